@@ -1,0 +1,59 @@
+"""backprop: neural networks trained by backpropagation exactly as the textbook derives it.
+
+>>> import backprop as bp
+>>> net = bp.Network([3, 4, 2], seed=0)
+>>> grads = net.gradients([[0.1, 0.2, 0.3]], [[0.0, 1.0]])
+>>> grads.delta[2].shape, grads.W[1].shape
+((2, 1), (4, 3))
+"""
+
+from __future__ import annotations
+
+from importlib import import_module
+
+from .errors import (
+    BackpropError,
+    ConfigError,
+    DataError,
+    DataFileError,
+    DivergenceError,
+    GradcheckError,
+    ModelFileError,
+)
+from .gradcheck import GradcheckResult, gradcheck
+from .network import Gradients, Layers, Network, Trace
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "BackpropError",
+    "ConfigError",
+    "DataError",
+    "DataFileError",
+    "DivergenceError",
+    "GradcheckError",
+    "GradcheckResult",
+    "Gradients",
+    "Layers",
+    "ModelFileError",
+    "Network",
+    "Trace",
+    "gradcheck",
+    "__version__",
+]
+
+# Names served lazily from submodules, so `import backprop` stays light.
+_LAZY = {
+    "train": ("training", "train"),
+    "History": ("training", "History"),
+    "Callback": ("training", "Callback"),
+    "load": ("io", "load"),
+    "save": ("io", "save"),
+}
+
+
+def __getattr__(name: str):
+    if name in _LAZY:
+        module, attr = _LAZY[name]
+        return getattr(import_module(f".{module}", __name__), attr)
+    raise AttributeError(f"module 'backprop' has no attribute {name!r}")

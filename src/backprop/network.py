@@ -1,0 +1,339 @@
+"""The network: forward pass and backpropagation, BP1–BP4, for any depth.
+
+The notation is the source's (see DESIGN.md). For layers l = 1..L, with the
+input a⁰ = x and a mini-batch of m examples as columns::
+
+    z^l = W^l a^{l-1} + b^l                      forward, per layer
+    a^l = σ_l(z^l)
+    δ^L = (a^L − t) ∘ σ_L'(z^L)                   BP1 (quadratic cost)
+    δ^l = ((W^{l+1})ᵀ δ^{l+1}) ∘ σ_l'(z^l)        BP2
+    ∂C/∂b^l = (1/m) Σ_columns δ^l                  BP3
+    ∂C/∂W^l = (1/m) δ^l (a^{l-1})ᵀ                 BP4
+
+In code ``W[l]`` is W^l, ``z[l]`` is z^l, ``delta[l]`` is δ^l: containers are
+indexed by the book's l, never by a shifted list index. Inside, examples are
+columns; the public methods take and return rows (``X`` of shape (m, n_0)) and
+transpose once at the edge.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from typing import Generic, TypeVar
+
+import numpy as np
+
+from . import activations, costs, init as inits
+from .errors import ConfigError, DataError
+
+T_ = TypeVar("T_")
+
+DTYPES = ("float32", "float64")
+
+
+class Layers(Generic[T_]):
+    """Per-layer values indexed by the book's layer number.
+
+    ``Layers(1, items)`` holds W^1..W^L; ``Layers(0, items)`` holds a^0..a^L.
+    Negative indices count from the end, as for a list (``a[-1]`` is a^L).
+    """
+
+    __slots__ = ("start", "_items")
+
+    def __init__(self, start: int, items: Sequence[T_]):
+        self.start = start
+        self._items = list(items)
+
+    def _index(self, l: int) -> int:
+        if not isinstance(l, (int, np.integer)):
+            raise TypeError(f"layer index must be an integer, not {type(l).__name__}")
+        stop = self.start + len(self._items) - 1
+        i = l - self.start if l >= 0 else len(self._items) + l
+        if not 0 <= i < len(self._items):
+            raise IndexError(f"layer {l} does not exist: valid layers are {self.start}..{stop}")
+        return i
+
+    def __getitem__(self, l: int) -> T_:
+        return self._items[self._index(l)]
+
+    def __setitem__(self, l: int, value: T_) -> None:
+        self._items[self._index(l)] = value
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+    def __iter__(self) -> Iterator[T_]:
+        return iter(self._items)
+
+    def keys(self) -> range:
+        """The valid layer numbers."""
+        return range(self.start, self.start + len(self._items))
+
+    def items(self):
+        return zip(self.keys(), self._items)
+
+    def __repr__(self) -> str:
+        body = ", ".join(f"{l}: {getattr(v, 'shape', v)}" for l, v in self.items())
+        return f"Layers({{{body}}})"
+
+
+@dataclass
+class Trace:
+    """The forward pass: ``z[l]`` for l = 1..L and ``a[l]`` for l = 0..L, each (n_l, m)."""
+
+    z: Layers[np.ndarray]
+    a: Layers[np.ndarray]
+
+
+@dataclass
+class Gradients:
+    """The backward pass.
+
+    ``delta[l]`` is δ^l of shape (n_l, m), one column per example;
+    ``W[l]`` is ∂C/∂W^l and ``b[l]`` is ∂C/∂b^l, averaged over the m examples.
+    """
+
+    delta: Layers[np.ndarray]
+    W: Layers[np.ndarray]
+    b: Layers[np.ndarray]
+
+    @property
+    def dW(self) -> Layers[np.ndarray]:
+        return self.W
+
+    @property
+    def db(self) -> Layers[np.ndarray]:
+        return self.b
+
+
+class Network:
+    """A fully connected feed-forward network trained by backpropagation.
+
+    Parameters
+    ----------
+    sizes : list of int
+        Neurons per layer, input first: ``[3, 4, 2]`` is the source's network.
+    activation : str or list of str
+        σ of the hidden layers: one name for all, or one per hidden layer.
+        One of ``sigmoid``, ``tanh``, ``relu``, ``leaky-relu``, ``identity``.
+    output : str, optional
+        σ of the output layer (also ``softmax``); default: the hidden one.
+    cost : str
+        ``quadratic`` (½‖a^L − t‖², the source's) or ``cross-entropy``.
+    init : str or callable
+        ``normal``, ``scaled-normal``, ``glorot-uniform``, ``he-normal``, or
+        ``init(rng, n_out, n_in) -> (W, b)``.
+    seed : int, optional
+        Seed of the generator the weights are drawn from; same seed, same bits.
+    dtype : {"float64", "float32"}
+        Precision of every parameter and intermediate value.
+    rng : np.random.Generator, optional
+        Draw the weights from this generator instead of one built from ``seed``.
+    """
+
+    def __init__(
+        self,
+        sizes: Sequence[int],
+        activation: str | Sequence[str] = "sigmoid",
+        output: str | None = None,
+        cost: str = "quadratic",
+        init="normal",
+        seed: int | None = None,
+        dtype: str = "float64",
+        rng: np.random.Generator | None = None,
+    ):
+        self.sizes = _check_sizes(sizes)
+        self.L = len(self.sizes) - 1
+        self.dtype = _check_dtype(dtype)
+        hidden = _hidden_names(activation, self.L)
+        if output is None:
+            output = activation if isinstance(activation, str) else (hidden or ["sigmoid"])[-1]
+        self.act = Layers(1, [activations.get(name) for name in [*hidden, output]])
+        for l in range(1, self.L):
+            if not self.act[l].elementwise:
+                raise ConfigError(
+                    f"{self.act[l].name} can only be the output activation; "
+                    f"choose hidden activations from: {', '.join(activations.HIDDEN)}"
+                )
+        self.cost_fn = costs.get(cost)
+        self.cost_fn.check(self.act[self.L])
+        self.init = init if isinstance(init, str) else getattr(init, "__name__", "custom")
+        rng = rng if rng is not None else np.random.default_rng(seed)
+        draw = inits.get(init)
+        W, b = [], []
+        for n_in, n_out in zip(self.sizes[:-1], self.sizes[1:]):
+            W_l, b_l = draw(rng, n_out, n_in)
+            W.append(np.array(W_l, dtype=self.dtype, order="C"))
+            b.append(np.array(b_l, dtype=self.dtype, order="C").reshape(n_out, 1))
+        self.W: Layers[np.ndarray] = Layers(1, W)
+        self.b: Layers[np.ndarray] = Layers(1, b)
+        #: free-form information saved with the model (training configuration, metrics)
+        self.metadata: dict = {}
+
+    # -- descriptive -------------------------------------------------------
+
+    @property
+    def activations(self) -> list[str]:
+        """Names of σ_1..σ_L."""
+        return [act.name for act in self.act]
+
+    @property
+    def cost_name(self) -> str:
+        return self.cost_fn.name
+
+    @property
+    def n_params(self) -> int:
+        return sum(w.size + b.size for w, b in zip(self.W, self.b))
+
+    def params(self) -> list[np.ndarray]:
+        """[W^1, b^1, …, W^L, b^L]: the arrays an optimiser updates in place."""
+        return [p for l in self.W.keys() for p in (self.W[l], self.b[l])]
+
+    def config(self) -> dict:
+        """Everything needed to rebuild this architecture (not the weights)."""
+        return {
+            "sizes": list(self.sizes),
+            "activation": self.activations[:-1],
+            "output": self.activations[-1],
+            "cost": self.cost_name,
+            "init": self.init,
+            "dtype": self.dtype,
+        }
+
+    def copy(self) -> Network:
+        """A deep copy: same architecture, weights and metadata."""
+        new = object.__new__(Network)
+        new.__dict__.update(self.__dict__)
+        new.W = Layers(1, [w.copy() for w in self.W])
+        new.b = Layers(1, [b.copy() for b in self.b])
+        new.act = Layers(1, list(self.act))
+        new.metadata = dict(self.metadata)
+        return new
+
+    def astype(self, dtype: str) -> Network:
+        """A copy in another precision."""
+        new = self.copy()
+        new.dtype = _check_dtype(dtype)
+        new.W = Layers(1, [w.astype(new.dtype) for w in self.W])
+        new.b = Layers(1, [b.astype(new.dtype) for b in self.b])
+        return new
+
+    def __repr__(self) -> str:
+        return (
+            f"Network({self.sizes}, activation={self.activations[:-1]}, "
+            f"output={self.activations[-1]!r}, cost={self.cost_name!r}, dtype={self.dtype!r})"
+        )
+
+    # -- the maths ---------------------------------------------------------
+
+    def forward(self, X) -> Trace:
+        """Forward pass for a mini-batch ``X`` of shape (m, n_0), rows = examples.
+
+        Returns the :class:`Trace` with z^l and a^l of shape (n_l, m);
+        a^0 is ``X`` as columns.
+        """
+        a0 = self._inputs(X).T
+        z, a = [], [a0]
+        for l in range(1, self.L + 1):
+            z.append(self.W[l] @ a[l - 1] + self.b[l])  # z^l = W^l a^{l-1} + b^l
+            a.append(self.act[l].f(z[-1]))  # a^l = σ(z^l)
+        return Trace(z=Layers(1, z), a=Layers(0, a))
+
+    def backward(self, trace: Trace, T) -> Gradients:
+        """Backpropagation: δ^l, ∂C/∂W^l and ∂C/∂b^l for every layer.
+
+        ``T`` holds the targets, shape (m, n_L) (integer class labels of shape
+        (m,) are turned into one-hot rows).
+        """
+        z, a, L = trace.z, trace.a, self.L
+        m = a[0].shape[1]
+        t = self._targets(T, m).T
+        delta = Layers(1, [None] * L)
+        delta[L] = self.cost_fn.delta(z[L], a[L], t, self.act[L])  # BP1
+        for l in range(L - 1, 0, -1):
+            delta[l] = (self.W[l + 1].T @ delta[l + 1]) * self.act[l].prime(z[l], a[l])  # BP2
+        db = Layers(1, [delta[l].sum(axis=1, keepdims=True) / m for l in delta.keys()])  # BP3
+        dW = Layers(1, [delta[l] @ a[l - 1].T / m for l in delta.keys()])  # BP4
+        return Gradients(delta=delta, W=dW, b=db)
+
+    def gradients(self, X, T) -> Gradients:
+        """``backward(forward(X), T)``."""
+        return self.backward(self.forward(X), T)
+
+    def cost(self, X, T) -> float:
+        """C: the mean over the m examples of the per-example cost C_x."""
+        trace = self.forward(X)
+        t = self._targets(T, trace.a[0].shape[1]).T
+        L = self.L
+        return float(self.cost_fn.value(trace.z[L], trace.a[L], t, self.act[L]).mean())
+
+    def predict(self, X) -> np.ndarray:
+        """The output a^L for ``X``, as rows: shape (m, n_L)."""
+        a = self._inputs(X).T
+        for l in range(1, self.L + 1):
+            a = self.act[l].f(self.W[l] @ a + self.b[l])
+        return a.T
+
+    # -- edges -------------------------------------------------------------
+
+    def _inputs(self, X) -> np.ndarray:
+        """Validate ``X`` and return it as (m, n_0) in the network's dtype."""
+        X = np.asarray(X)
+        if X.ndim == 1:
+            X = X.reshape(1, -1)
+        if X.ndim != 2:
+            raise DataError(f"X must be a 2-D array (examples, features), got shape {X.shape}")
+        if X.shape[1] != self.sizes[0]:
+            raise DataError(
+                f"X has {X.shape[1]} features but the network's input layer has "
+                f"{self.sizes[0]}; pass data with {self.sizes[0]} columns"
+            )
+        if X.dtype.kind not in "fiub":
+            raise DataError(f"X must be numeric, got dtype {X.dtype}")
+        return X.astype(self.dtype, copy=False)
+
+    def _targets(self, T, m: int) -> np.ndarray:
+        """Validate targets and return them as (m, n_L) in the network's dtype."""
+        T = np.asarray(T)
+        n_L = self.sizes[-1]
+        if T.ndim == 1 and n_L > 1 and T.dtype.kind in "iu":
+            if T.size and (T.min() < 0 or T.max() >= n_L):
+                raise DataError(f"class labels must lie in 0..{n_L - 1}, got {T.min()}..{T.max()}")
+            T = np.eye(n_L, dtype=self.dtype)[T]
+        elif T.ndim == 1:
+            T = T.reshape(-1, n_L) if n_L == 1 else T.reshape(1, -1)
+        if T.shape != (m, n_L):
+            raise DataError(f"targets must have shape ({m}, {n_L}), got {T.shape}")
+        return T.astype(self.dtype, copy=False)
+
+
+def _check_sizes(sizes) -> list[int]:
+    try:
+        sizes = [int(n) for n in sizes]
+    except (TypeError, ValueError):
+        raise ConfigError(f"sizes must be a list of layer widths like [3, 4, 2], got {sizes!r}") from None
+    if len(sizes) < 2 or min(sizes) < 1:
+        raise ConfigError(
+            f"sizes needs at least an input and an output layer, each with ≥ 1 neuron; got {sizes}"
+        )
+    return sizes
+
+
+def _check_dtype(dtype) -> str:
+    name = np.dtype(dtype).name if dtype in (np.float32, np.float64) else str(dtype)
+    if name not in DTYPES:
+        raise ConfigError(f"dtype must be one of {', '.join(DTYPES)}, got {dtype!r}")
+    return name
+
+
+def _hidden_names(activation, L: int) -> list[str]:
+    if isinstance(activation, str):
+        return [activation] * (L - 1)
+    names = list(activation)
+    if len(names) != L - 1:
+        raise ConfigError(
+            f"activation lists one name per hidden layer: this network has {L - 1}, "
+            f"got {len(names)} ({names})"
+        )
+    return names
