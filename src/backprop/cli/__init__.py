@@ -24,13 +24,20 @@ from ..errors import BackpropError, DivergenceError, GradcheckError
 SUBCOMMANDS = ("train", "evaluate", "predict", "info", "gradcheck", "explain", "plot", "export")
 
 
+class ArgumentParser(argparse.ArgumentParser):
+    """argparse with one-line usage errors: ``backprop train: error: … (see --help)``."""
+
+    def error(self, message: str):
+        self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = ArgumentParser(
         prog="backprop",
         description="Train neural networks by backpropagation, exactly as the textbook derives it.",
     )
     parser.add_argument("--version", action="version", version=f"backprop {__version__}")
-    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=ArgumentParser)
     for name in SUBCOMMANDS:
         module = f"{__name__}.{name}"
         if importlib.util.find_spec(module) is not None:
