@@ -24,7 +24,8 @@ from typing import Generic, TypeVar
 
 import numpy as np
 
-from . import activations, costs, init as inits
+from . import activations, costs
+from . import init as inits
 from .errors import ConfigError, DataError
 
 T_ = TypeVar("T_")
@@ -312,7 +313,9 @@ def _check_sizes(sizes) -> list[int]:
     try:
         sizes = [int(n) for n in sizes]
     except (TypeError, ValueError):
-        raise ConfigError(f"sizes must be a list of layer widths like [3, 4, 2], got {sizes!r}") from None
+        raise ConfigError(
+            f"sizes must be a list of layer widths like [3, 4, 2], got {sizes!r}"
+        ) from None
     if len(sizes) < 2 or min(sizes) < 1:
         raise ConfigError(
             f"sizes needs at least an input and an output layer, each with ≥ 1 neuron; got {sizes}"
