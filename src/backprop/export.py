@@ -1,0 +1,335 @@
+"""ONNX export and PyTorch interop.
+
+A :class:`~backprop.Network` is a chain of affine maps and activations,
+z^l = W^l a^{l-1} + b^l and a^l = σ_l(z^l), so it maps one-to-one onto the
+standard building blocks of both ecosystems. At these edges data is in rows,
+``X`` of shape (m, n_0), so each layer is written in its row form::
+
+    Z^l = A^{l-1} (W^l)ᵀ + (b^l)ᵀ        A^{l-1}: (m, n_{l-1}),  Z^l: (m, n_l)
+
+which is exactly ONNX ``Gemm(A, W, b, transB=1)`` and ``torch.nn.Linear``
+(whose ``weight`` is W^l of shape (n_l, n_{l-1}), as in the book).
+
+* :func:`to_onnx` — an ONNX graph (Gemm + activation operators, float32,
+  dynamic batch dimension) for ONNX Runtime and friends.
+* :func:`to_torch` / :func:`from_torch` — an ``nn.Sequential`` of ``Linear``
+  and activation modules, and back; the weights travel bit for bit.
+* :func:`to_torch_state_dict` / :func:`save_torch` — the ``state_dict`` of that
+  Sequential, for ``torch.load(path, weights_only=True)``.
+
+onnx and torch are optional: they are imported inside the functions that need
+them, and a missing one is reported with the ``pip install`` that fixes it.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+
+import numpy as np
+
+from . import activations
+from .errors import ConfigError, ModelFileError
+from .network import Network
+
+#: the ONNX opset written by default (ONNX Runtime has supported it since 1.12)
+DEFAULT_OPSET = 17
+#: the oldest opset with the per-axis Softmax this export relies on
+MIN_OPSET = 13
+
+#: σ name → ONNX operator (and its attributes)
+ONNX_OPS: dict[str, tuple[str, dict]] = {
+    "sigmoid": ("Sigmoid", {}),
+    "tanh": ("Tanh", {}),
+    "relu": ("Relu", {}),
+    "leaky-relu": ("LeakyRelu", {"alpha": activations.LeakyReLU.slope}),
+    "identity": ("Identity", {}),
+    "softmax": ("Softmax", {"axis": -1}),  # rows are examples: normalise each row
+}
+
+
+def _require(module: str, extra: str):
+    """Import an optional dependency, or say how to install it."""
+    try:
+        return __import__(module, fromlist=["_"])
+    except ImportError:
+        raise ConfigError(
+            f"this needs the optional package {module.split('.')[0]!r}; "
+            f"install it with: pip install 'backprop[{extra}]'"
+        ) from None
+
+
+def _check_network(net) -> Network:
+    if not isinstance(net, Network):
+        raise ConfigError(f"expected a backprop.Network, got {type(net).__name__}")
+    return net
+
+
+# -- ONNX ------------------------------------------------------------------
+
+
+def to_onnx(net: Network, path=None, *, opset: int = DEFAULT_OPSET, name: str = "backprop"):
+    """Export ``net`` as an ONNX model.
+
+    The graph has one input ``input`` of shape (batch, n_0) and one output
+    ``output`` of shape (batch, n_L), both float32, with a dynamic batch
+    dimension. Each layer l is ``Gemm(a, W^l, b^l, transB=1)`` followed by
+    σ_l's operator (``Sigmoid``, ``Tanh``, ``Relu``, ``LeakyRelu`` with
+    alpha = 0.01, ``Identity``, or ``Softmax`` over the last axis).
+
+    Parameters
+    ----------
+    net : Network
+        The network; a float64 network is written in float32 (ONNX Runtime's
+        common denominator), so its outputs round to float32 precision.
+    path : str or os.PathLike, optional
+        Where to write the ``.onnx`` file (atomically); nothing is written if
+        omitted.
+    opset : int
+        The ``ai.onnx`` opset version, 13 or later.
+    name : str
+        The graph's name.
+
+    Returns
+    -------
+    onnx.ModelProto
+        The model, already checked with ``onnx.checker.check_model(full_check=True)``.
+    """
+    net = _check_network(net)
+    onnx = _require("onnx", "onnx")
+    from onnx import TensorProto, helper, numpy_helper
+
+    latest = onnx.defs.onnx_opset_version()
+    if not isinstance(opset, (int, np.integer)) or not MIN_OPSET <= opset <= latest:
+        raise ConfigError(
+            f"opset must be an integer from {MIN_OPSET} to {latest} (this onnx), got {opset!r}"
+        )
+    opset = int(opset)
+
+    nodes, initializers = [], []
+    a = "input"  # the name of a^{l-1}
+    for l in range(1, net.L + 1):
+        W = numpy_helper.from_array(np.asarray(net.W[l], dtype=np.float32), f"W{l}")
+        b = numpy_helper.from_array(np.asarray(net.b[l], dtype=np.float32).ravel(), f"b{l}")
+        initializers += [W, b]
+        z = f"z{l}"
+        # Z^l = A^{l-1} (W^l)ᵀ + (b^l)ᵀ  — z^l = W^l a^{l-1} + b^l, one row per example
+        nodes.append(helper.make_node("Gemm", [a, f"W{l}", f"b{l}"], [z], name=z, transB=1))
+        op, attrs = ONNX_OPS[net.act[l].name]
+        a = "output" if l == net.L else f"a{l}"
+        nodes.append(helper.make_node(op, [z], [a], name=f"{op.lower()}{l}", **attrs))
+
+    graph = helper.make_graph(
+        nodes,
+        name,
+        [helper.make_tensor_value_info("input", TensorProto.FLOAT, ["batch", net.sizes[0]])],
+        [helper.make_tensor_value_info("output", TensorProto.FLOAT, ["batch", net.sizes[-1]])],
+        initializer=initializers,
+    )
+    opsets = [helper.make_opsetid("", opset)]
+    from . import __version__
+
+    model = helper.make_model(
+        graph,
+        opset_imports=opsets,
+        ir_version=helper.find_min_ir_version_for(opsets),
+        producer_name="backprop",
+        producer_version=__version__,
+        doc_string=f"backprop {net!r}",
+    )
+    helper.set_model_props(
+        model,
+        {
+            "sizes": ",".join(map(str, net.sizes)),
+            "activations": ",".join(net.activations),
+            "cost": net.cost_name,
+            "source_dtype": net.dtype,
+        },
+    )
+    onnx.checker.check_model(model, full_check=True)
+    if path is not None:
+        _write(path, model.SerializeToString())
+    return model
+
+
+def _write(path, data: bytes) -> None:
+    from ._atomic import atomic_write_bytes
+
+    atomic_write_bytes(os.fspath(path), data, error=ModelFileError)
+
+
+# -- PyTorch ---------------------------------------------------------------
+
+
+def _torch_modules(nn) -> dict[str, object]:
+    """σ name → a factory of the equivalent torch module."""
+    return {
+        "sigmoid": nn.Sigmoid,
+        "tanh": nn.Tanh,
+        "relu": nn.ReLU,
+        "leaky-relu": lambda: nn.LeakyReLU(activations.LeakyReLU.slope),
+        "identity": nn.Identity,
+        "softmax": lambda: nn.Softmax(dim=1),  # rows are examples
+    }
+
+
+def to_torch(net: Network):
+    """The network as a ``torch.nn.Sequential``: ``Linear``, σ, ``Linear``, σ, ….
+
+    Layer l becomes ``Linear(n_{l-1}, n_l)`` with ``weight`` = W^l (n_l, n_{l-1})
+    and ``bias`` = b^l, followed by ``Sigmoid``, ``Tanh``, ``ReLU``,
+    ``LeakyReLU(0.01)``, ``Identity`` or ``Softmax(dim=1)``; so W^l is at
+    index 2(l − 1). The dtype (float32 or float64) is kept, and the weights
+    are copies: training one model does not change the other.
+    """
+    net = _check_network(net)
+    torch = _require("torch", "torch")
+    nn = torch.nn
+    make = _torch_modules(nn)
+    dtype = getattr(torch, net.dtype)
+    modules = []
+    for l in range(1, net.L + 1):
+        n_out, n_in = net.W[l].shape
+        linear = nn.Linear(n_in, n_out, dtype=dtype)
+        with torch.no_grad():
+            linear.weight.copy_(torch.from_numpy(np.array(net.W[l])))
+            linear.bias.copy_(torch.from_numpy(np.array(net.b[l]).ravel()))
+        modules += [linear, make[net.act[l].name]()]
+    return nn.Sequential(*modules)
+
+
+def to_torch_state_dict(net: Network) -> dict:
+    """The ``state_dict`` of :func:`to_torch` (``"0.weight"``, ``"0.bias"``, ``"2.weight"``, …).
+
+    Plain tensors only, so ``torch.load(path, weights_only=True)`` reads it back
+    and ``to_torch(net).load_state_dict(...)`` accepts it.
+    """
+    return {k: v.detach().clone() for k, v in to_torch(net).state_dict().items()}
+
+
+def torch_bytes(net: Network) -> bytes:
+    """:func:`to_torch_state_dict` serialised by ``torch.save``, as bytes."""
+    import io
+
+    torch = _require("torch", "torch")
+    buffer = io.BytesIO()
+    torch.save(to_torch_state_dict(net), buffer)
+    return buffer.getvalue()
+
+
+def save_torch(net: Network, path) -> None:
+    """Write :func:`to_torch_state_dict` to ``path`` (atomically) with ``torch.save``.
+
+    Read it back with ``torch.load(path, weights_only=True)``.
+    """
+    _write(path, torch_bytes(net))
+
+
+def from_torch(module, *, cost: str | None = None) -> Network:
+    """A :class:`Network` with the architecture and weights of a torch ``nn.Sequential``.
+
+    ``module`` must be a Sequential (nesting is flattened) of ``nn.Linear`` layers,
+    each optionally followed by one activation: ``Sigmoid``, ``Tanh``, ``ReLU``,
+    ``LeakyReLU(0.01)``, ``Identity``, or ``Softmax(dim=1)`` / ``Softmax(dim=-1)``
+    (output layer only). A Linear with no activation after it is taken as
+    identity; a Linear without bias gets b^l = 0. Weights are copied bit for bit,
+    in the module's dtype (float32 or float64).
+
+    Parameters
+    ----------
+    module : torch.nn.Sequential
+    cost : str, optional
+        The network's cost; default ``cross-entropy`` for a softmax output and
+        ``quadratic`` otherwise.
+
+    Raises
+    ------
+    ConfigError
+        For any other layer or structure, naming what is supported.
+    """
+    torch = _require("torch", "torch")
+    nn = torch.nn
+    supported = (
+        "a torch.nn.Sequential of Linear layers, each optionally followed by one of "
+        "Sigmoid, Tanh, ReLU, LeakyReLU(0.01), Identity, Softmax(dim=1) (output only)"
+    )
+    if not isinstance(module, nn.Sequential):
+        raise ConfigError(f"from_torch accepts {supported}; got {type(module).__name__}")
+
+    def flatten(seq):
+        for m in seq:
+            yield from (flatten(m) if isinstance(m, nn.Sequential) else [m])
+
+    act_names = {
+        nn.Sigmoid: "sigmoid",
+        nn.Tanh: "tanh",
+        nn.ReLU: "relu",
+        nn.LeakyReLU: "leaky-relu",
+        nn.Identity: "identity",
+        nn.Softmax: "softmax",
+    }
+    linears: list = []
+    names: list[str | None] = []  # σ_l, None until an activation module is seen
+    for i, m in enumerate(flatten(module)):
+        where = f"module {i} ({m!r})"
+        if type(m) is nn.Linear:
+            linears.append(m)
+            names.append(None)
+            continue
+        name = act_names.get(type(m))
+        if name is None:
+            raise ConfigError(f"from_torch accepts {supported}; {where} is not supported")
+        if not linears:
+            raise ConfigError(f"from_torch accepts {supported}; {where} comes before any Linear")
+        if names[-1] is not None:
+            raise ConfigError(f"from_torch accepts {supported}; {where} follows another activation")
+        if name == "leaky-relu" and m.negative_slope != activations.LeakyReLU.slope:
+            raise ConfigError(
+                f"{where}: only LeakyReLU(negative_slope={activations.LeakyReLU.slope}) "
+                f"is supported, got negative_slope={m.negative_slope}"
+            )
+        if name == "softmax" and m.dim not in (1, -1):
+            raise ConfigError(
+                f"{where}: Softmax must normalise each row (dim=1 or -1), got dim={m.dim}"
+            )
+        names[-1] = name
+    if not linears:
+        raise ConfigError(f"from_torch accepts {supported}; this Sequential has no Linear layer")
+
+    sizes = [linears[0].in_features]
+    for i, lin in enumerate(linears):
+        if lin.in_features != sizes[-1]:
+            raise ConfigError(
+                f"Linear layer {i + 1} takes {lin.in_features} inputs but the layer before "
+                f"gives {sizes[-1]}; the Linear layers must chain"
+            )
+        sizes.append(lin.out_features)
+    dtypes = {lin.weight.dtype for lin in linears}
+    dtype = str(dtypes.pop()).removeprefix("torch.") if len(dtypes) == 1 else str(dtypes)
+    if dtype not in ("float32", "float64"):
+        raise ConfigError(f"the Linear weights must all be float32 or all float64, got {dtype}")
+    names = [n or "identity" for n in names]
+    if cost is None:
+        cost = "cross-entropy" if names[-1] == "softmax" else "quadratic"
+    net = Network(sizes, activation=names[:-1], output=names[-1], cost=cost, dtype=dtype, seed=0)
+    for l, lin in enumerate(linears, start=1):
+        net.W[l] = lin.weight.detach().cpu().numpy().copy(order="C")
+        b = lin.bias.detach().cpu().numpy() if lin.bias is not None else np.zeros(sizes[l], dtype)
+        net.b[l] = b.reshape(-1, 1).copy(order="C")
+    net.metadata = {"source": "torch"}
+    return net
+
+
+def load_torch_state_dict(net: Network, state: Mapping) -> Network:
+    """A copy of ``net`` with its weights replaced by a :func:`to_torch_state_dict`-style dict."""
+    _require("torch", "torch")
+    module = to_torch(net)
+    try:
+        module.load_state_dict(dict(state))
+    except RuntimeError as exc:
+        first = str(exc).strip().splitlines()[0]
+        raise ConfigError(f"the state_dict does not fit {net!r}: {first}") from None
+    new = from_torch(module, cost=net.cost_name)
+    new.metadata = dict(net.metadata)
+    new.init = net.init
+    return new
