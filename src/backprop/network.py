@@ -220,6 +220,12 @@ class Network:
         new.b = Layers(1, [b.astype(new.dtype) for b in self.b])
         return new
 
+    def save(self, path, metadata: dict | None = None):
+        """Write this network to a safetensors model file (see :func:`backprop.io.save`)."""
+        from .io import save
+
+        return save(self, path, metadata=metadata)
+
     def __repr__(self) -> str:
         return (
             f"Network({self.sizes}, activation={self.activations[:-1]}, "
