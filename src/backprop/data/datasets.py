@@ -1,0 +1,363 @@
+"""Built-in datasets: scikit-learn's 8x8 digits, MNIST and Fashion-MNIST (IDX files).
+
+MNIST and Fashion-MNIST are read from the four standard IDX files in a
+directory (gzip-compressed or not)::
+
+    train-images-idx3-ubyte.gz   60,000 images, 28 x 28, uint8
+    train-labels-idx1-ubyte.gz   60,000 labels 0-9
+    t10k-images-idx3-ubyte.gz    10,000 images
+    t10k-labels-idx1-ubyte.gz    10,000 labels
+
+The split is the book's: the first 50,000 training images train, the last
+10,000 validate, and the 10,000 test images give the reported test accuracy.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import http.client
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+import numpy as np
+
+from .._atomic import atomic_write
+from ..errors import ConfigError, DataError, DataFileError
+from .dataset import Dataset
+from .idx import IMAGES_MAGIC, LABELS_MAGIC, parse_idx, read_bytes
+from .splits import check_fraction, split_indices
+
+__all__ = [
+    "FASHION_CLASSES",
+    "IDX_DATASETS",
+    "default_dir",
+    "download_files",
+    "find_files",
+    "load_digits",
+    "load_idx_dataset",
+]
+
+#: the four files, in the order they are read
+FILES = (
+    "train-images-idx3-ubyte",
+    "train-labels-idx1-ubyte",
+    "t10k-images-idx3-ubyte",
+    "t10k-labels-idx1-ubyte",
+)
+
+FASHION_CLASSES = (
+    "T-shirt/top",
+    "Trouser",
+    "Pullover",
+    "Dress",
+    "Coat",
+    "Sandal",
+    "Shirt",
+    "Sneaker",
+    "Bag",
+    "Ankle boot",
+)
+
+#: name -> default download URL and, per .gz file, (size in bytes, MD5 of the .gz)
+IDX_DATASETS = {
+    "mnist": {
+        "url": "https://ossci-datasets.s3.amazonaws.com/mnist/",
+        "files": {
+            "train-images-idx3-ubyte.gz": (9912422, "f68b3c2dcbeaaa9fbdd348bbdeb94873"),
+            "train-labels-idx1-ubyte.gz": (28881, "d53e105ee54ea40749a09fcbcd1e9432"),
+            "t10k-images-idx3-ubyte.gz": (1648877, "9fb629c4189551a2d022fa330f9573f3"),
+            "t10k-labels-idx1-ubyte.gz": (4542, "ec29112dd5afa0611ce80d1b7f02629c"),
+        },
+        "class_names": None,
+    },
+    "fashion-mnist": {
+        "url": "http://fashion-mnist.s3-website.eu-central-1.amazonaws.com/",
+        "files": {
+            "train-images-idx3-ubyte.gz": (26421880, "8d4fb7e6c68d591d4c3dfef9ec88bf0d"),
+            "train-labels-idx1-ubyte.gz": (29515, "25c81989df183df01b3e8a0aad5dffbe"),
+            "t10k-images-idx3-ubyte.gz": (4422102, "bef4ecab320f06d8554ea6380940ec79"),
+            "t10k-labels-idx1-ubyte.gz": (5148, "bb300cfdad3c16e7a12a480ee83cd310"),
+        },
+        "class_names": FASHION_CLASSES,
+    },
+}
+
+#: the book's validation set: the last 10,000 of the 60,000 training images (1/6)
+BOOK_VALIDATION_FRACTION = 1 / 6
+
+
+def default_dir(name: str) -> Path:
+    """Where ``mnist`` / ``fashion-mnist`` are looked for: ``~/.cache/backprop/<name>``."""
+    return Path.home() / ".cache" / "backprop" / name
+
+
+# --------------------------------------------------------------------------- digits
+
+
+def load_digits(
+    *, validation_fraction: float | None = None, test_fraction: float | None = None, seed=0
+) -> Dataset:
+    """scikit-learn's bundled 8x8 digits (1,797 images), pixels scaled 0..16 -> [0, 1].
+
+    Split at random with ``seed``: by default 70 % train, 10 % validation, 20 % test.
+    """
+    try:
+        from sklearn.datasets import load_digits as sk_load_digits
+    except ImportError:
+        raise ConfigError(
+            "the digits dataset ships with scikit-learn, which is not installed; "
+            "pip install 'backprop[cli]' (or scikit-learn)"
+        ) from None
+    bunch = sk_load_digits()
+    pixels = bunch.data.astype(np.uint8)  # values 0..16
+    labels = bunch.target.astype(np.int64)
+    digest = hashlib.sha256(b"sklearn-digits\0")
+    digest.update(pixels.tobytes())
+    digest.update(labels.astype(np.uint8).tobytes())
+
+    v = 0.1 if validation_fraction is None else validation_fraction
+    t = 0.2 if test_fraction is None else test_fraction
+    rng = np.random.default_rng(seed)
+    train, val, test = split_indices(len(labels), validation_fraction=v, test_fraction=t, rng=rng)
+    X = np.divide(pixels, np.float32(16), dtype=np.float32)
+    return Dataset(
+        name="digits",
+        X_train=X[train],
+        y_train=labels[train],
+        X_val=X[val],
+        y_val=labels[val],
+        X_test=X[test],
+        y_test=labels[test],
+        n_classes=10,
+        classes=np.arange(10),
+        image_shape=(8, 8),
+        fingerprint=digest.hexdigest(),
+        source="scikit-learn load_digits()",
+        split={"rule": "random", "validation_fraction": v, "test_fraction": t, "seed": seed},
+    )
+
+
+# --------------------------------------------------------------------------- MNIST
+
+
+def find_files(name: str, directory: Path) -> dict[str, Path]:
+    """The four IDX files of ``name`` in ``directory``, or a DataFileError saying what to do."""
+    found, missing = {}, []
+    for stem in FILES:
+        candidates = [directory / f"{stem}.gz", directory / stem]
+        candidates.append(directory / stem.replace("-idx", ".idx"))  # the original site's names
+        path = next((p for p in candidates if p.is_file()), None)
+        if path is None:
+            missing.append(f"{stem}.gz")
+        else:
+            found[stem] = path
+    if missing:
+        if not directory.exists():
+            where = f"directory {str(directory)!r} does not exist"
+        elif not directory.is_dir():
+            where = f"{str(directory)!r} is not a directory"
+        else:
+            where = f"{str(directory)!r} lacks {', '.join(missing)}"
+        raise DataFileError(
+            f"{name} files not found: {where}; put the four files "
+            f"{', '.join(f + '.gz' for f in FILES)} (gzip or uncompressed) into "
+            f"{str(directory)!r}, or download them with download=True (CLI: --download)"
+        )
+    return found
+
+
+def load_idx_dataset(
+    name: str,
+    directory: str | Path | None = None,
+    *,
+    validation_fraction: float | None = None,
+    download: bool = False,
+    base_url: str | None = None,
+) -> Dataset:
+    """MNIST or Fashion-MNIST from the four IDX files in ``directory``.
+
+    Parameters
+    ----------
+    name : {"mnist", "fashion-mnist"}
+    directory : path, optional
+        Default :func:`default_dir(name) <default_dir>`.
+    validation_fraction : float, optional
+        Fraction of the training images held out for validation, taken from the
+        *end* of the training file (not shuffled). Default: the book's 10,000 of
+        60,000 (1/6).
+    download : bool
+        Fetch missing files first (see :func:`download`).
+
+    Returns
+    -------
+    Dataset
+        X float32 of shape (m, rows*cols), pixels / 255; y int64 labels 0..9.
+    """
+    if name not in IDX_DATASETS:
+        raise ConfigError(f"unknown IDX dataset {name!r}; choose one of: {', '.join(IDX_DATASETS)}")
+    directory = default_dir(name) if directory is None else Path(directory).expanduser()
+    if download:
+        download_files(name, directory, base_url=base_url)
+    paths = find_files(name, directory)
+
+    digest = hashlib.sha256()
+    arrays = {}
+    for stem in FILES:
+        data = read_bytes(paths[stem])
+        digest.update(f"{stem}:{len(data)}\0".encode())
+        digest.update(data)
+        magic = IMAGES_MAGIC if "images" in stem else LABELS_MAGIC
+        arrays[stem] = parse_idx(data, str(paths[stem]), magic=magic)
+        del data  # the array is a view of it; no copy kept
+
+    X_tr, y_tr = _images_and_labels(paths, arrays, "train")
+    X_te, y_te = _images_and_labels(paths, arrays, "t10k")
+    if X_tr.shape[1:] != X_te.shape[1:]:
+        raise DataFileError(
+            f"{name}: training images are {_dims(X_tr)} but test images are {_dims(X_te)}; "
+            f"the files in {str(directory)!r} do not belong together"
+        )
+
+    n = X_tr.shape[0]
+    f = BOOK_VALIDATION_FRACTION if validation_fraction is None else validation_fraction
+    n_val = round(check_fraction("validation_fraction", f) * n)
+    if n - n_val < 1:
+        raise DataError(f"{name}: {n} training images leave none for training; use less validation")
+    image_shape = tuple(int(d) for d in X_tr.shape[1:])
+    X_tr = _to_float(X_tr)
+    X_te = _to_float(X_te)
+    return Dataset(
+        name=name,
+        X_train=X_tr[: n - n_val],
+        y_train=y_tr[: n - n_val],
+        X_val=X_tr[n - n_val :],
+        y_val=y_tr[n - n_val :],
+        X_test=X_te,
+        y_test=y_te,
+        n_classes=10,
+        classes=np.arange(10),
+        image_shape=image_shape,
+        fingerprint=digest.hexdigest(),
+        source=str(directory),
+        class_names=IDX_DATASETS[name]["class_names"],
+        split={
+            "rule": "last n_val training images validate; the test files test",
+            "validation_fraction": f,
+            "n_val": n_val,
+        },
+    )
+
+
+def _images_and_labels(paths, arrays, part: str) -> tuple[np.ndarray, np.ndarray]:
+    images, labels = arrays[f"{part}-images-idx3-ubyte"], arrays[f"{part}-labels-idx1-ubyte"]
+    ipath, lpath = paths[f"{part}-images-idx3-ubyte"], paths[f"{part}-labels-idx1-ubyte"]
+    if images.shape[0] != labels.shape[0]:
+        raise DataFileError(
+            f"{ipath} has {images.shape[0]:,} images but {lpath} has {labels.shape[0]:,} labels; "
+            "the files do not belong together"
+        )
+    if labels.size and labels.max() > 9:
+        bad = int(np.argmax(labels > 9))
+        raise DataError(
+            f"{lpath}: label {int(labels[bad])} at index {bad} is out of range 0..9; "
+            "the file is not an MNIST labels file"
+        )
+    return images, labels.astype(np.int64)
+
+
+def _to_float(images: np.ndarray) -> np.ndarray:
+    """uint8 images (m, rows, cols) -> float32 (m, rows*cols) in [0, 1], in one pass."""
+    flat = images.reshape(images.shape[0], -1)
+    return np.divide(flat, np.float32(255), dtype=np.float32)
+
+
+def _dims(images: np.ndarray) -> str:
+    return " x ".join(str(d) for d in images.shape[1:])
+
+
+# --------------------------------------------------------------------------- download
+
+
+def download_files(
+    name: str,
+    directory: str | Path | None = None,
+    *,
+    base_url: str | None = None,
+    timeout: float = 60.0,
+) -> Path:
+    """Download the missing IDX files of ``name`` into ``directory`` and verify their MD5.
+
+    Files already present (gzip or uncompressed) are left alone. Each download
+    streams into a temporary file in ``directory`` which is renamed into place
+    only after its size and MD5 match the published ones; a failed or corrupt
+    download raises :class:`DataFileError` and leaves nothing behind.
+
+    Parameters
+    ----------
+    name : {"mnist", "fashion-mnist"}
+    directory : path, optional
+        Default :func:`default_dir(name) <default_dir>`; created if missing.
+    base_url : str, optional
+        URL prefix the file names are appended to (default: a public mirror,
+        ``IDX_DATASETS[name]["url"]``).
+    timeout : float
+        Seconds to wait for the server.
+
+    Returns
+    -------
+    Path
+        The directory.
+    """
+    if name not in IDX_DATASETS:
+        raise ConfigError(f"unknown IDX dataset {name!r}; choose one of: {', '.join(IDX_DATASETS)}")
+    spec = IDX_DATASETS[name]
+    directory = default_dir(name) if directory is None else Path(directory).expanduser()
+    base = spec["url"] if base_url is None else str(base_url)
+    if not base.endswith("/"):
+        base += "/"
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise DataFileError(
+            f"cannot create {str(directory)!r}: {exc.strerror or exc}; choose another directory"
+        ) from None
+    for filename, (size, md5) in spec["files"].items():
+        stem = filename[: -len(".gz")]
+        if any((directory / f).is_file() for f in (filename, stem, stem.replace("-idx", ".idx"))):
+            continue
+        _fetch(base + filename, directory / filename, size, md5, timeout)
+    return directory
+
+
+def _fetch(url: str, target: Path, size: int, md5: str, timeout: float) -> None:
+    hint = f"download it by hand into {str(target.parent)!r} or try again"
+    digest = hashlib.md5(usedforsecurity=False)
+    received = 0
+    try:
+        with urllib.request.urlopen(url, timeout=timeout) as response:  # noqa: S310
+            with atomic_write(target, error=DataFileError) as out:
+                while chunk := response.read(1 << 20):
+                    received += len(chunk)
+                    if received > size:
+                        raise DataFileError(
+                            f"download of {url} is larger than the expected {size:,} bytes; {hint}"
+                        )
+                    digest.update(chunk)
+                    out.write(chunk)
+                if received != size or digest.hexdigest() != md5:
+                    raise DataFileError(
+                        f"download of {url} is corrupt: got {received:,} bytes with MD5 "
+                        f"{digest.hexdigest()}, expected {size:,} bytes with MD5 {md5}; {hint}"
+                    )
+    except DataFileError:
+        raise
+    except urllib.error.HTTPError as exc:
+        reason = f"HTTP {exc.code} {exc.reason}"
+        raise DataFileError(f"cannot download {url}: {reason}; {hint}") from None
+    except urllib.error.URLError as exc:
+        raise DataFileError(f"cannot download {url}: {exc.reason}; {hint}") from None
+    except (OSError, http.client.HTTPException) as exc:
+        raise DataFileError(f"cannot download {url}: {exc or type(exc).__name__}; {hint}") from None
+    except ValueError as exc:
+        raise ConfigError(f"invalid download URL {url!r}: {exc}") from None

@@ -1,0 +1,141 @@
+"""The IDX file format of MNIST and Fashion-MNIST, read strictly.
+
+An IDX file is a 4-byte magic number, one 32-bit big-endian size per
+dimension, then the data in row-major (C) order::
+
+    bytes 0-1   0x00 0x00
+    byte  2     type code: 0x08 uint8, 0x09 int8, 0x0B int16, 0x0C int32,
+                0x0D float32, 0x0E float64 (multi-byte types big-endian)
+    byte  3     number of dimensions d
+    4 .. 4+4d   d sizes, 32-bit big-endian
+    then        prod(sizes) items
+
+So the MNIST label files start with magic 2049 (uint8, d=1) and the image
+files with 2051 (uint8, d=3). Files may be gzip-compressed (recognised by
+their first two bytes, not by the name). Every way a file can be wrong —
+truncated gzip, wrong magic, sizes that do not match the byte count — raises
+:class:`~backprop.errors.DataFileError` naming the file and the problem.
+"""
+
+from __future__ import annotations
+
+import gzip
+import zlib
+from pathlib import Path
+
+import numpy as np
+
+from ..errors import DataFileError
+
+__all__ = ["IDX_DTYPES", "LABELS_MAGIC", "IMAGES_MAGIC", "parse_idx", "read_idx", "read_bytes"]
+
+#: type code (magic byte 2) -> big-endian dtype
+IDX_DTYPES = {
+    0x08: np.dtype("u1"),
+    0x09: np.dtype("i1"),
+    0x0B: np.dtype(">i2"),
+    0x0C: np.dtype(">i4"),
+    0x0D: np.dtype(">f4"),
+    0x0E: np.dtype(">f8"),
+}
+LABELS_MAGIC = 0x00000801  # 2049: uint8, one dimension
+IMAGES_MAGIC = 0x00000803  # 2051: uint8, three dimensions
+
+_GZIP_MAGIC = b"\x1f\x8b"
+
+
+def read_bytes(path: str | Path) -> bytes:
+    """The contents of ``path``, gunzipped if the file is gzip-compressed.
+
+    Raises
+    ------
+    DataFileError
+        The file is missing or unreadable, or its gzip stream is truncated or corrupt.
+    """
+    path = Path(path)
+    try:
+        raw = path.read_bytes()
+    except FileNotFoundError:
+        raise DataFileError(f"{path}: file not found") from None
+    except IsADirectoryError:
+        raise DataFileError(f"{path}: is a directory, not a file") from None
+    except OSError as exc:
+        raise DataFileError(f"{path}: cannot read: {exc.strerror or exc}") from None
+    if not raw.startswith(_GZIP_MAGIC):
+        return raw
+    try:
+        return gzip.decompress(raw)
+    except EOFError:
+        raise DataFileError(
+            f"{path}: truncated gzip file (the compressed stream ends early); "
+            "download or copy the file again"
+        ) from None
+    except (OSError, zlib.error) as exc:
+        raise DataFileError(
+            f"{path}: corrupt gzip file ({exc}); download or copy the file again"
+        ) from None
+
+
+def parse_idx(data: bytes, name: str = "<bytes>", *, magic: int | None = None) -> np.ndarray:
+    """Decode the (already decompressed) bytes of an IDX file.
+
+    Parameters
+    ----------
+    data : bytes
+        The whole file.
+    name : str
+        Used in error messages (normally the file's path).
+    magic : int, optional
+        The magic number the file must have (2049 for labels, 2051 for images).
+
+    Returns
+    -------
+    ndarray of shape given by the header, dtype native-endian
+        A read-only view of ``data`` for uint8 files (no copy).
+    """
+    if len(data) < 4:
+        raise DataFileError(
+            f"{name}: too short for an IDX file ({len(data)} bytes; the header needs 4)"
+        )
+    found = int.from_bytes(data[:4], "big")
+    if magic is not None and found != magic:
+        raise DataFileError(
+            f"{name}: wrong IDX magic number {found} (expected {magic}: "
+            f"{_describe_magic(magic)}); is this the right file?"
+        )
+    if data[0] != 0 or data[1] != 0 or data[2] not in IDX_DTYPES:
+        raise DataFileError(f"{name}: not an IDX file (magic number {found} is not valid)")
+    dtype = IDX_DTYPES[data[2]]
+    ndim = data[3]
+    if ndim == 0:
+        raise DataFileError(f"{name}: IDX header declares 0 dimensions")
+    header = 4 + 4 * ndim
+    if len(data) < header:
+        raise DataFileError(
+            f"{name}: truncated IDX header ({len(data)} bytes, {ndim} dimensions need {header})"
+        )
+    shape = tuple(int.from_bytes(data[4 + 4 * i : 8 + 4 * i], "big") for i in range(ndim))
+    count = 1
+    for n in shape:
+        count *= n
+    expected = header + count * dtype.itemsize
+    if len(data) != expected:
+        dims = " x ".join(str(n) for n in shape)
+        what = "truncated" if len(data) < expected else "has extra bytes"
+        raise DataFileError(
+            f"{name}: IDX file {what}: header says {dims} items ({expected:,} bytes) "
+            f"but the file has {len(data):,} bytes"
+        )
+    array = np.frombuffer(data, dtype=dtype, count=count, offset=header).reshape(shape)
+    if dtype.byteorder == ">":  # convert once to native order (copy) for multi-byte types
+        array = array.astype(dtype.newbyteorder("="))
+    return array
+
+
+def read_idx(path: str | Path, *, magic: int | None = None) -> np.ndarray:
+    """Read an IDX file (gzip-compressed or not). See :func:`parse_idx`."""
+    return parse_idx(read_bytes(path), str(path), magic=magic)
+
+
+def _describe_magic(magic: int) -> str:
+    return {LABELS_MAGIC: "a labels file", IMAGES_MAGIC: "an images file"}.get(magic, "IDX")
