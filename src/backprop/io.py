@@ -256,7 +256,7 @@ def _write(path, tensors: Mapping[str, np.ndarray], doc: dict) -> None:
     tensor starts aligned.
     """
     arrays = {
-        name: np.ascontiguousarray(arr, dtype=arr.dtype.newbyteorder("<"))
+        name: np.asarray(arr, dtype=arr.dtype.newbyteorder("<"), order="C")
         for name, arr in tensors.items()
     }
     header: dict[str, Any] = {
@@ -293,7 +293,7 @@ def _sha256(arrays) -> str:
     h = hashlib.sha256()
     for arr in arrays:
         arr = np.asarray(arr)
-        h.update(np.ascontiguousarray(arr, dtype=arr.dtype.newbyteorder("<")).tobytes())
+        h.update(np.asarray(arr, dtype=arr.dtype.newbyteorder("<")).tobytes(order="C"))
     return h.hexdigest()
 
 
