@@ -103,14 +103,21 @@ def resolve_sizes(layers: Sequence[int] | None, n_features: int, n_outputs: int)
     return [n_features, *layers, n_outputs]
 
 
-def add_data_arguments(parser: argparse.ArgumentParser, *, default: str | None = "digits") -> None:
-    """``--data SPEC``, ``--label-column`` and ``--validation-fraction``."""
+def add_data_arguments(
+    parser: argparse.ArgumentParser, *, default: str | None = "digits", shown_default=None
+) -> None:
+    """``--data SPEC``, ``--label-column`` and ``--validation-fraction``.
+
+    ``shown_default`` is the default the help names when ``default`` is None
+    (train fills it in later, so that a preset's data can apply).
+    """
+    shown = shown_default or default
     parser.add_argument(
         "--data",
         metavar="SPEC",
         default=default,
         help="digits (built in), mnist[:DIR], fashion-mnist[:DIR], or a .csv/.npz file"
-        + (f" (default: {default})" if default else ""),
+        + (f" (default: {shown})" if shown else ""),
     )
     parser.add_argument(
         "--label-column",
@@ -389,15 +396,21 @@ def _samples_done(state) -> int:
 
 
 def _live_metrics(state):
-    """The freshest cost and accuracy the state offers: running batch values if the
-    training loop provides them, else the last finished epoch's."""
-    cost = getattr(state, "batch_cost", None)
-    acc = getattr(state, "batch_accuracy", None)
-    if cost is None:
+    """The freshest cost and accuracy the state offers: the last mini-batch's cost
+    (computed on demand by the training loop), else the last finished epoch's
+    cost; the last finished epoch's training accuracy."""
+    cost = None
+    batch_cost = getattr(state, "batch_cost", None)
+    if callable(batch_cost):
+        try:
+            cost = float(batch_cost())
+        except (AttributeError, TypeError, ValueError):  # no mini-batch done yet
+            cost = None
+    elif batch_cost is not None:
+        cost = float(batch_cost)
+    if cost is None or not math.isfinite(cost):
         cost = _last(state.history.train_cost)
-    if acc is None:
-        acc = _last(state.history.train_accuracy)
-    return cost, acc
+    return cost, _last(state.history.train_accuracy)
 
 
 class StopOnInterrupt(_CallbackBase):

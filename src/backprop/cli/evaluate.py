@@ -1,0 +1,153 @@
+"""``backprop evaluate MODEL --data SPEC``: accuracy, cost and confusion matrix."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..errors import DataError
+from . import _common
+
+DESCRIPTION = """\
+Evaluate a saved model on a dataset's test split (or --split val/train): accuracy,
+cost, and the confusion matrix (rows: true class, columns: predicted class).
+
+The split is drawn with the seed and validation fraction saved in the model, so
+the test examples of a CSV/NPZ file are the same ones the model never saw.
+
+examples:
+  backprop evaluate mnist.safetensors --data mnist:~/data/mnist
+  backprop evaluate model.safetensors --data table.csv --json
+"""
+
+SPLITS = {"test": "test", "val": "validation", "train": "training"}
+
+
+def register(subparsers) -> None:
+    p = _common.add_parser(
+        subparsers,
+        "evaluate",
+        help="accuracy, cost and confusion matrix of a model on a dataset",
+        description=DESCRIPTION,
+    )
+    p.add_argument("model", metavar="MODEL", help="a model file written by `backprop train --out`")
+    p.add_argument(
+        "--data",
+        metavar="SPEC",
+        default=None,
+        help="digits, mnist[:DIR], fashion-mnist[:DIR] or a .csv/.npz file "
+        "(default: the data the model was trained on)",
+    )
+    p.add_argument("--label-column", type=int, default=None, metavar="N", help="CSV label column")
+    p.add_argument(
+        "--split", choices=tuple(SPLITS), default="test", help="which split (default: test)"
+    )
+    p.add_argument("--json", action="store_true", help="print one JSON object on stdout")
+    p.set_defaults(run=run)
+
+
+def run(args) -> int:
+    from .. import io
+    from ..errors import ConfigError
+    from ..training import evaluate
+
+    net = io.load(args.model)
+    meta = net.metadata or {}
+    training = meta.get("training") or {}
+    spec = args.data or meta.get("data_spec") or training.get("data")
+    if not spec:
+        raise ConfigError(
+            f"{args.model} does not say what data it was trained on; give --data SPEC"
+        )
+    label_column = args.label_column
+    if label_column is None:
+        label_column = training.get("label_column")
+    dataset = _common.load_dataset(
+        spec,
+        label_column=label_column,
+        validation_fraction=training.get("validation_fraction"),
+        seed=training.get("seed", 0),
+    )
+    X = getattr(dataset, f"X_{args.split}")
+    y = getattr(dataset, f"y_{args.split}")
+    check_fits(net, dataset, str(args.model), spec)
+    if not _common.has_rows(X):
+        raise DataError(
+            f"{spec} has no {SPLITS[args.split]} examples; choose another --split"
+            + (" or train with --validation-fraction" if args.split == "val" else "")
+        )
+
+    cost, accuracy = evaluate(net, X, y)
+    result = {
+        "command": "evaluate",
+        "model": str(args.model),
+        "data": dataset.summary(),
+        "split": args.split,
+        "n_examples": int(len(X)),
+        "cost": cost,
+        "accuracy": None,
+        "confusion_matrix": None,
+        "same_data_as_training": None,
+    }
+    fingerprint = (meta.get("data") or {}).get("fingerprint")
+    if fingerprint:
+        result["same_data_as_training"] = fingerprint == dataset.fingerprint
+    if dataset.n_classes is not None:
+        predicted = net.predict(X).argmax(axis=1)
+        confusion = confusion_matrix(y, predicted, dataset.n_classes)
+        result["accuracy"] = accuracy
+        result["confusion_matrix"] = confusion.tolist()
+        result["classes"] = _labels(dataset)
+
+    if args.json:
+        _common.emit_json(result)
+        return 0
+    d = dataset.summary()
+    print(f"{args.model} on {d['name']}: {SPLITS[args.split]} split, {len(X):,} examples")
+    if result["same_data_as_training"] is False:
+        print("note: this is not the data the model was trained on (different fingerprint)")
+    rows = [("cost", f"{cost:.6f}")]
+    if result["accuracy"] is not None:
+        correct = int(np.trace(confusion))
+        rows.insert(0, ("accuracy", f"{_common.percent(accuracy)}  ({correct:,}/{len(X):,})"))
+    _common.print_table(rows)
+    if result["confusion_matrix"] is not None:
+        print("\nconfusion matrix (rows: true class, columns: predicted class)")
+        print(format_confusion(confusion, result["classes"]))
+    return 0
+
+
+def check_fits(net, dataset, model: str, spec: str) -> None:
+    """A DataError when the data's feature or output count does not fit the network."""
+    if dataset.n_features != net.sizes[0]:
+        raise DataError(
+            f"{model} takes {net.sizes[0]} features but {spec} has {dataset.n_features}; "
+            "evaluate it on data shaped like its training data"
+        )
+    if dataset.n_outputs != net.sizes[-1]:
+        kind = "classes" if dataset.n_classes is not None else "target columns"
+        raise DataError(
+            f"{model} has {net.sizes[-1]} outputs but {spec} has {dataset.n_outputs} {kind}; "
+            "evaluate it on data shaped like its training data"
+        )
+
+
+def confusion_matrix(y_true, y_pred, n_classes: int) -> np.ndarray:
+    """Counts C[i, j] of examples of true class i predicted as class j, shape (k, k)."""
+    y_true = np.asarray(y_true, dtype=np.int64)
+    y_pred = np.asarray(y_pred, dtype=np.int64)
+    counts = np.bincount(y_true * n_classes + y_pred, minlength=n_classes * n_classes)
+    return counts.reshape(n_classes, n_classes)
+
+
+def format_confusion(confusion: np.ndarray, labels) -> str:
+    labels = [str(c) for c in labels]
+    rows = [[label, *map(str, row)] for label, row in zip(labels, confusion)]
+    return _common.format_table(rows, headers=["true \\ pred", *labels])
+
+
+def _labels(dataset) -> list:
+    if dataset.class_names is not None:
+        return list(dataset.class_names)
+    if dataset.classes is not None:
+        return _common.jsonable(list(dataset.classes))
+    return list(range(dataset.n_classes))

@@ -1,0 +1,96 @@
+"""``backprop predict MODEL INPUT.csv|.npz``: the predicted class of every row, as CSV."""
+
+from __future__ import annotations
+
+import sys
+
+from . import _common
+
+DESCRIPTION = """\
+Predict with a saved model. INPUT is a CSV file whose every column is a feature
+(an optional header row is skipped) or an NPZ file with an array X of shape
+(m, n_features). The output is CSV, one row per input row: the predicted class,
+then the output layer's values a^L: class probabilities p_<class> for a softmax
+output, otherwise the raw outputs a_<class>. Regression models write their
+outputs y_<k>. --out writes the file atomically; without it the CSV goes to stdout.
+
+example:
+  backprop predict mnist.safetensors images.npz --out predictions.csv
+"""
+
+
+def register(subparsers) -> None:
+    p = _common.add_parser(
+        subparsers,
+        "predict",
+        help="predict classes (and probabilities) for the rows of a CSV/NPZ file",
+        description=DESCRIPTION,
+    )
+    p.add_argument("model", metavar="MODEL", help="a model file written by `backprop train --out`")
+    p.add_argument("input", metavar="INPUT", help="a .csv or .npz file of features")
+    p.add_argument("--out", metavar="FILE", help="write the CSV here (default: stdout)")
+    p.set_defaults(run=run)
+
+
+def run(args) -> int:
+    from .. import io
+    from ..data import read_features
+
+    _common.check_out_path(args.out, example="predictions.csv")
+    net = io.load(args.model)
+    X = read_features(args.input, n_features=net.sizes[0])
+    _common.reject_nonfinite(args.input, X)
+    text = predictions_csv(net, X)
+    if args.out:
+        _common.write_text(args.out, text)
+        print(f"wrote {len(X):,} predictions to {args.out}", file=sys.stderr)
+    else:
+        sys.stdout.write(text)
+        sys.stdout.flush()
+    return 0
+
+
+def predictions_csv(net, X) -> str:
+    """The CSV text: a header, then one row per example of ``X`` (m, n_0)."""
+    A = net.predict(X)  # a^L as rows, (m, n_L)
+    meta = net.metadata or {}
+    classification = _is_classifier(net, meta)
+    n_L = net.sizes[-1]
+    if classification:
+        labels = _class_labels(meta, n_L)
+        prefix = "p_" if net.activations[-1] == "softmax" else "a_"
+        header = ["prediction", *(f"{prefix}{label}" for label in labels)]
+        predicted = [labels[k] for k in A.argmax(axis=1)]
+    else:
+        header = [f"y_{k}" for k in range(n_L)]
+        predicted = None
+    lines = [",".join(_csv_cell(h) for h in header)]
+    for i, row in enumerate(A):
+        values = [f"{v:.6g}" for v in row.tolist()]
+        if predicted is not None:
+            values.insert(0, _csv_cell(predicted[i]))
+        lines.append(",".join(values))
+    return "\n".join(lines) + "\n"
+
+
+def _is_classifier(net, meta: dict) -> bool:
+    data = meta.get("data") or {}
+    if "n_classes" in data:
+        return data["n_classes"] is not None
+    # no metadata: a softmax or sigmoid output over several units is read as classes
+    return net.sizes[-1] > 1 and net.activations[-1] in ("softmax", "sigmoid")
+
+
+def _class_labels(meta: dict, n_L: int) -> list[str]:
+    for key in ("class_names", "classes"):
+        labels = meta.get(key)
+        if isinstance(labels, list) and len(labels) == n_L:
+            return [str(v) for v in labels]
+    return [str(k) for k in range(n_L)]
+
+
+def _csv_cell(value) -> str:
+    text = str(value)
+    if any(c in text for c in ',"\n\r'):
+        return '"' + text.replace('"', '""') + '"'
+    return text

@@ -1,0 +1,466 @@
+"""``backprop train``: train a network on a dataset and report (and save) the result.
+
+The command is a thin shell over the library, in steps that each do one
+thing, so that other features can plug in between them::
+
+    config  = resolve_config(args)            defaults < --preset < explicit flags
+    check_config(config)                      names and numbers, before any work
+    dataset = load_data(config)               backprop.data.load
+    net     = build_network(config, dataset)  backprop.Network
+    session = Session(...)                    callbacks: progress, Ctrl-C, extra ones
+    history = fit(session)                    backprop.train
+    report / save                             table or JSON; model file via backprop.io
+
+Exit codes: 0 on success, 1 when training diverged (the last good weights are
+still saved with ``--out``), 2 for a user error, 130 after Ctrl-C.
+"""
+
+from __future__ import annotations
+
+import argparse
+import shlex
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from ..errors import ConfigError
+from . import _common
+
+#: what ``backprop train`` does with no arguments: a small ReLU network on the
+#: built-in 8×8 digits that trains in about a second and reaches ≥ 95 % on its test split
+DEFAULTS: dict = {
+    "data": "digits",
+    "layers": [100],
+    "activation": "relu",
+    "output": "softmax",
+    "cost": "cross-entropy",
+    "init": "he-normal",
+    "optimizer": "adam",
+    "lr": 1e-3,
+    "momentum": 0.9,
+    "batch_size": 32,
+    "epochs": 30,
+    "l2": 0.0,
+    "dropout": 0.0,
+    "patience": None,
+    "schedule": None,
+    "seed": 0,
+    "dtype": "float32",
+    "label_column": None,
+    "validation_fraction": None,
+}
+
+OPTIMIZERS = ("sgd", "momentum", "nesterov", "adam")
+
+DESCRIPTION = """\
+Train a network by backpropagation and report its accuracy on the test split.
+
+With no arguments: a [64,100,10] ReLU/softmax network on the built-in 8x8 digits
+(Adam, 30 epochs, about a second). A --preset fills in every setting; flags given
+on the command line override the preset's values.
+
+examples:
+  backprop train
+  backprop train --data mnist:~/data/mnist --layers 30 --epochs 5 --out mnist.safetensors
+  backprop train --preset nielsen-ch1 --data mnist:../shared/data/mnist
+  backprop train --data table.csv --label-column 0 --layers 16,16 --json > run.json
+
+presets: nielsen-ch1, nielsen-ch1-100, nielsen-ch3, modern (see docs/cli.md)
+"""
+
+
+def register(subparsers) -> None:
+    p = _common.add_parser(
+        subparsers,
+        "train",
+        help="train a network and report its test accuracy",
+        description=DESCRIPTION,
+    )
+    # Every default is None here, so resolve_config can tell a flag given on the
+    # command line (which overrides a preset) from one left out.
+    _common.add_data_arguments(p, default=None, shown_default="digits")
+    net = p.add_argument_group("network")
+    net.add_argument(
+        "--layers",
+        type=_layers,
+        metavar="N,…",
+        help="layer widths: all of them (784,30,10) or the hidden ones only (30, or 256,128); "
+        "input and output sizes come from the data (default: 100)",
+    )
+    net.add_argument("--activation", help="hidden σ: sigmoid, tanh, relu, leaky-relu, identity")
+    net.add_argument("--output", help="output σ, also softmax (default: softmax)")
+    net.add_argument("--cost", help="quadratic or cross-entropy (default: cross-entropy)")
+    net.add_argument(
+        "--init", help="normal, scaled-normal, glorot-uniform, he-normal (default: he-normal)"
+    )
+    net.add_argument("--dtype", help="float32 (default) or float64")
+    opt = p.add_argument_group("training")
+    opt.add_argument("--optimizer", help="sgd, momentum, nesterov or adam (default: adam)")
+    opt.add_argument("--lr", type=float, help="learning rate α (η in the book) (default: 0.001)")
+    opt.add_argument("--momentum", type=float, help="momentum coefficient (default: 0.9)")
+    opt.add_argument("--batch-size", type=int, metavar="M", help="mini-batch size (default: 32)")
+    opt.add_argument("--epochs", type=int, help="passes over the training data (default: 30)")
+    opt.add_argument("--l2", type=float, metavar="λ", help="L2 regularisation λ (default: 0)")
+    opt.add_argument(
+        "--dropout", type=float, metavar="P", help="drop hidden units with probability P"
+    )
+    opt.add_argument(
+        "--patience",
+        type=int,
+        metavar="N",
+        help="stop after N epochs without a better validation accuracy and restore the best "
+        "weights (needs validation data)",
+    )
+    opt.add_argument(
+        "--schedule",
+        metavar="SPEC",
+        help="learning-rate schedule: constant, step:S[:GAMMA], exponential:GAMMA, "
+        "plateau[:FACTOR[:PATIENCE]] (default: constant)",
+    )
+    opt.add_argument("--seed", type=int, help="seed of weights, shuffling and dropout (default: 0)")
+    opt.add_argument(
+        "--preset", metavar="NAME", help="nielsen-ch1, nielsen-ch1-100, nielsen-ch3, modern"
+    )
+    out = p.add_argument_group("output")
+    out.add_argument("--out", metavar="FILE", help="save the trained model here (safetensors)")
+    out.add_argument(
+        "--json", action="store_true", help="print one JSON object on stdout; progress on stderr"
+    )
+    out.add_argument("--quiet", "-q", action="store_true", help="no progress and no table")
+    out.add_argument(
+        "--plots", metavar="DIR", help="write learning curves and other figures into DIR"
+    )
+    p.set_defaults(run=run)
+
+
+def _layers(text: str) -> list[int]:
+    try:
+        return _common.int_list(text)
+    except ConfigError as exc:
+        raise argparse.ArgumentTypeError(str(exc).removeprefix("--layers ")) from None
+
+
+# -- the steps -----------------------------------------------------------------
+
+
+def resolve_config(args) -> tuple[dict, object]:
+    """The run's settings: DEFAULTS, then the preset's, then every flag given.
+
+    Returns ``(config, preset)`` where preset is a :class:`backprop.presets.Preset` or None.
+    """
+    from .. import presets
+
+    config = dict(DEFAULTS)
+    preset = None
+    if getattr(args, "preset", None):
+        preset = presets.get(args.preset)
+        config.update(preset.config)
+    for key in DEFAULTS:
+        value = getattr(args, key, None)
+        if value is not None:
+            config[key] = value
+    config["preset"] = preset.name if preset else None
+    return config, preset
+
+
+def check_config(config: dict) -> None:
+    """Reject impossible settings before loading data: each message names the flag."""
+    from .. import activations, costs, init, network, schedules
+
+    _positive(config, "lr", "--lr", "such as 0.1")
+    _positive(config, "batch_size", "--batch-size", "such as 32", integer=True)
+    _positive(config, "epochs", "--epochs", "such as 10", integer=True)
+    if not 0 <= config["l2"]:
+        raise ConfigError(f"--l2 must be ≥ 0, got {config['l2']}")
+    if not 0 <= config["dropout"] < 1:
+        raise ConfigError(f"--dropout is a probability in [0, 1), got {config['dropout']}")
+    if not 0 <= config["momentum"] < 1:
+        raise ConfigError(f"--momentum must lie in [0, 1), got {config['momentum']}")
+    if config["patience"] is not None and config["patience"] < 1:
+        raise ConfigError(f"--patience must be at least 1 epoch, got {config['patience']}")
+    if config["optimizer"] not in OPTIMIZERS:
+        from ..errors import one_of
+
+        raise one_of("optimizer", config["optimizer"], OPTIMIZERS)
+    activations.get(config["activation"])
+    activations.get(config["output"])
+    costs.get(config["cost"]).check(activations.get(config["output"]))
+    init.get(config["init"])
+    network._check_dtype(config["dtype"])
+    schedules.get(config["schedule"])
+
+
+def _positive(config, key, flag, example, integer=False):
+    value = config[key]
+    if not value > 0:
+        kind = "a positive whole number" if integer else "positive"
+        raise ConfigError(f"{flag} must be {kind}, {example}; got {value}")
+
+
+def load_data(config: dict):
+    """The dataset ``--data`` names, split as the flags say."""
+    return _common.load_dataset(
+        config["data"],
+        label_column=config["label_column"],
+        validation_fraction=config["validation_fraction"],
+        seed=config["seed"],
+    )
+
+
+def build_network(config: dict, dataset):
+    """A fresh network whose input and output layers fit ``dataset``."""
+    from ..network import Network
+
+    sizes = _common.resolve_sizes(config["layers"], dataset.n_features, dataset.n_outputs)
+    return Network(
+        sizes,
+        activation=config["activation"],
+        output=config["output"],
+        cost=config["cost"],
+        init=config["init"],
+        seed=config["seed"],
+        dtype=config["dtype"],
+    )
+
+
+@dataclass
+class Session:
+    """Everything one training run needs; extra callbacks (checkpoints) go in ``callbacks``."""
+
+    config: dict
+    dataset: object
+    net: object
+    callbacks: list = field(default_factory=list)
+    interrupt: _common.StopOnInterrupt = field(default_factory=_common.StopOnInterrupt)
+    #: keyword arguments added to backprop.train (e.g. state to resume from)
+    train_kwargs: dict = field(default_factory=dict)
+    seconds: float = 0.0
+
+
+def fit(session: Session):
+    """Run ``backprop.train`` with the session's settings and callbacks; returns History."""
+    from ..training import train
+
+    c, ds = session.config, session.dataset
+    validation = (ds.X_val, ds.y_val) if _common.has_rows(ds.X_val) else None
+    test = (ds.X_test, ds.y_test) if _common.has_rows(ds.X_test) else None
+    if c["patience"] is not None and validation is None:
+        raise ConfigError(
+            "--patience needs validation data; add --validation-fraction 0.1 (or use a "
+            "dataset with its own validation split, such as mnist)"
+        )
+    t0 = time.perf_counter()
+    try:
+        history = train(
+            session.net,
+            ds.X_train,
+            ds.y_train,
+            epochs=c["epochs"],
+            batch_size=c["batch_size"],
+            lr=c["lr"],
+            optimizer=c["optimizer"],
+            seed=c["seed"],
+            momentum=c["momentum"],
+            l2=c["l2"],
+            dropout=c["dropout"],
+            schedule=c["schedule"],
+            validation_data=validation,
+            test_data=test,
+            patience=c["patience"],
+            callbacks=[session.interrupt, *session.callbacks],
+            **session.train_kwargs,
+        )
+    finally:
+        session.interrupt.restore()
+        session.seconds = time.perf_counter() - t0
+    return history
+
+
+def run(args) -> int:
+    config, preset = resolve_config(args)
+    check_config(config)
+    _common.check_out_path(args.out)
+    if args.plots:
+        _check_plots_dir(args.plots)
+    dataset = load_data(config)
+    net = build_network(config, dataset)
+    config["sizes"] = list(net.sizes)
+
+    session = Session(config=config, dataset=dataset, net=net)
+    if not args.quiet:
+        session.callbacks.append(_common.Progress(sys.stderr))
+        print(_header(config, dataset, net), file=sys.stderr)
+    history = fit(session)
+
+    if session.interrupt.interrupted:
+        epoch, batch = session.interrupt.where or (0, 0)
+        print(
+            f"backprop: interrupted at epoch {epoch}, batch {batch}; "
+            + ("model not saved" if args.out else "nothing saved"),
+            file=sys.stderr,
+        )
+        return 130
+
+    result = summarize(config, dataset, net, history, session.seconds, preset)
+    if args.out:
+        from .. import io
+
+        io.save(net, args.out, metadata=model_metadata(result, history, dataset))
+        result["out"] = str(args.out)
+    if args.plots:
+        result["plots"] = _write_plots(args.plots, history, net, dataset)
+
+    if args.json:
+        _common.emit_json(result)
+    elif not args.quiet:
+        print_results(result, preset)
+    if history.diverged:
+        saved = f"; the last good weights were saved to {args.out}" if args.out else ""
+        print(f"backprop: error: {history.diverged}{saved}", file=sys.stderr)
+        return 1
+    return 0
+
+
+# -- reporting -----------------------------------------------------------------
+
+
+def summarize(config, dataset, net, history, seconds, preset) -> dict:
+    """The run as one JSON-ready dict: configuration, data, history, final metrics."""
+    from .. import __version__
+    from ..training import evaluate
+
+    result = {
+        "command": "train",
+        "version": __version__,
+        "argv": None,
+        "configuration": {k: config[k] for k in (*DEFAULTS, "preset", "sizes")},
+        "network": {**net.config(), "n_params": int(net.n_params)},
+        "data": dataset.summary(),
+        "history": history.to_dict(),
+        "epochs_run": len(history.epoch),
+        "best_epoch": history.best_epoch,
+        "stopped_early": bool(history.stopped_early),
+        "diverged": history.diverged,
+        "train_seconds": round(seconds, 3),
+    }
+    for split, X, y in (
+        ("train", dataset.X_train, dataset.y_train),
+        ("val", dataset.X_val, dataset.y_val),
+        ("test", dataset.X_test, dataset.y_test),
+    ):
+        cost, acc = evaluate(net, X, y) if _common.has_rows(X) else (None, None)
+        result[f"{split}_cost"] = cost
+        result[f"{split}_accuracy"] = acc if dataset.n_classes is not None else None
+    if preset is not None:
+        result["preset"] = {
+            "name": preset.name,
+            "book": preset.book,
+            "book_accuracy": preset.book_accuracy,
+            "target": preset.target,
+            "met_target": None
+            if preset.target is None or result["test_accuracy"] is None
+            else bool(result["test_accuracy"] >= preset.target),
+        }
+    else:
+        result["preset"] = None
+    result["argv"] = "backprop " + shlex.join(sys.argv[1:]) if sys.argv else None
+    return _common.jsonable(result)
+
+
+def model_metadata(result: dict, history, dataset) -> dict:
+    """What ``--out`` stores beside the weights (read back by info, evaluate, predict, plot)."""
+    data = dict(result["data"])
+    return {
+        "training": result["configuration"],
+        "data": data,
+        "data_spec": result["configuration"]["data"],
+        "classes": None if dataset.classes is None else _common.jsonable(dataset.classes),
+        "class_names": None if dataset.class_names is None else list(dataset.class_names),
+        "metrics": {
+            k: result[k]
+            for k in (
+                "train_cost",
+                "train_accuracy",
+                "val_cost",
+                "val_accuracy",
+                "test_cost",
+                "test_accuracy",
+                "train_seconds",
+                "epochs_run",
+                "best_epoch",
+                "stopped_early",
+                "diverged",
+            )
+        },
+        "history": history.to_dict(),
+    }
+
+
+def print_results(result: dict, preset) -> None:
+    rows = []
+    for split in ("train", "val", "test"):
+        cost = result[f"{split}_cost"]
+        if cost is None:
+            continue
+        rows.append(
+            (
+                {"train": "train", "val": "validation", "test": "test"}[split],
+                _common.percent(result[f"{split}_accuracy"]),
+                f"{cost:.4f}",
+                result["data"][f"n_{split}"],
+            )
+        )
+    print()
+    _common.print_table(rows, headers=("split", "accuracy", "cost", "examples"))
+    epochs = result["epochs_run"]
+    extra = []
+    if result["stopped_early"]:
+        extra.append(f"stopped early; best epoch {result['best_epoch']} restored")
+    print(
+        f"{epochs} epoch{'s' * (epochs != 1)} in {result['train_seconds']:.1f} s"
+        + (f" ({'; '.join(extra)})" if extra else "")
+    )
+    if preset is not None:
+        acc = result["test_accuracy"]
+        print(f"{preset.name}: test accuracy {_common.percent(acc)}  |  book: {preset.book}")
+        if preset.target is not None and acc is not None:
+            verdict = "met" if acc >= preset.target else "NOT met"
+            print(f"target ≥ {100 * preset.target:.1f}% final test accuracy: {verdict}")
+        for note in preset.notes:
+            print(f"note: {note}")
+    if result.get("out"):
+        print(f"model saved to {result['out']}")
+    if result.get("plots"):
+        print(f"plots written to {result['plots']}")
+
+
+def _header(config, dataset, net) -> str:
+    d = dataset.summary()
+    preset = f"preset {config['preset']}: " if config["preset"] else ""
+    return (
+        f"{preset}{net.sizes} {'/'.join(net.activations)} {net.cost_name}, "
+        f"{config['optimizer']} lr {config['lr']:g}, batch {config['batch_size']}, "
+        f"{config['epochs']} epochs, {net.dtype} | {d['name']}: {d['n_train']} train, "
+        f"{d['n_val']} validation, {d['n_test']} test"
+    )
+
+
+def _check_plots_dir(path: str) -> None:
+    p = Path(path)
+    if p.exists() and not p.is_dir():
+        raise ConfigError(f"--plots {path} is a file; give a directory")
+    if not p.parent.is_dir():
+        raise ConfigError(f"--plots {path}: directory {p.parent} does not exist; create it first")
+
+
+def _write_plots(path: str, history, net, dataset) -> str:
+    try:
+        from .. import plots
+    except ImportError:
+        raise ConfigError(
+            "--plots needs backprop.plots and matplotlib: pip install 'backprop[plot]'"
+        ) from None
+    Path(path).mkdir(exist_ok=True)
+    plots.write_all(path, history, net=net, dataset=dataset)
+    return str(path)
