@@ -1,0 +1,162 @@
+"""Fuzzing the model and checkpoint readers: whatever the bytes, only ModelFileError escapes.
+
+CI runs a few hundred examples per property. For a long run::
+
+    BACKPROP_FUZZ_EXAMPLES=10000 python -m pytest tests/test_io_fuzz.py -q
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import struct
+import tempfile
+from pathlib import Path
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+import backprop as bp
+from backprop import io
+from backprop.errors import ModelFileError
+
+EXAMPLES = int(os.environ.get("BACKPROP_FUZZ_EXAMPLES", "200"))
+FUZZ = settings(
+    max_examples=EXAMPLES,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+    derandomize="BACKPROP_FUZZ_EXAMPLES" not in os.environ,
+)
+
+_DIR = Path(tempfile.mkdtemp(prefix="backprop-fuzz-"))
+
+
+def _valid_model() -> bytes:
+    net = bp.Network([3, 4, 2], activation="tanh", output="softmax", cost="cross-entropy", seed=0)
+    net.save(_DIR / "valid.safetensors", metadata={"metrics": {"accuracy": 0.5}})
+    return (_DIR / "valid.safetensors").read_bytes()
+
+
+def _valid_checkpoint() -> bytes:
+    tensors = {"W1": np.arange(6.0).reshape(2, 3), "order": np.arange(5), "u": np.ones(3, "u8")}
+    io.save_checkpoint(_DIR / "valid.ckpt", tensors, {"epoch": 2, "state": [2**70, "x"]})
+    return (_DIR / "valid.ckpt").read_bytes()
+
+
+MODEL = _valid_model()
+CHECKPOINT = _valid_checkpoint()
+
+
+def _split(data: bytes):
+    (n,) = struct.unpack("<Q", data[:8])
+    return json.loads(data[8 : 8 + n]), data[8 + n :]
+
+
+def _pack(header, buffer: bytes) -> bytes:
+    text = json.dumps(header).encode()
+    return struct.pack("<Q", len(text)) + text + buffer
+
+
+def _only_model_file_error(data: bytes, reader=bp.load) -> None:
+    path = _DIR / "fuzz.safetensors"
+    path.write_bytes(data)
+    try:
+        result = reader(path)
+    except ModelFileError as exc:
+        assert "\n" not in str(exc)
+        return
+    # The rare mutation that keeps the file valid must give a usable result.
+    if reader is bp.load:
+        assert isinstance(result, bp.Network)
+        result.predict(np.zeros((1, result.sizes[0])))
+
+
+def test_valid_files_load():
+    _only_model_file_error(MODEL)
+    assert isinstance(bp.load(_DIR / "fuzz.safetensors"), bp.Network)
+    _only_model_file_error(CHECKPOINT, io.load_checkpoint)
+
+
+@FUZZ
+@given(st.binary(max_size=4096))
+def test_arbitrary_bytes(data):
+    _only_model_file_error(data)
+    _only_model_file_error(data, io.load_checkpoint)
+
+
+@FUZZ
+@given(st.binary(max_size=400))
+def test_arbitrary_bytes_behind_a_plausible_length(body):
+    _only_model_file_error(struct.pack("<Q", len(body)) + body)
+
+
+@FUZZ
+@given(st.sampled_from([MODEL, CHECKPOINT]), st.data())
+def test_bit_flips(base, data):
+    flips = data.draw(st.lists(st.integers(0, len(base) * 8 - 1), min_size=1, max_size=8))
+    mutated = bytearray(base)
+    for bit in flips:
+        mutated[bit // 8] ^= 1 << (bit % 8)
+    _only_model_file_error(bytes(mutated))
+    _only_model_file_error(bytes(mutated), io.load_checkpoint)
+
+
+@FUZZ
+@given(st.sampled_from([MODEL, CHECKPOINT]), st.data())
+def test_truncations_and_splices(base, data):
+    cut = data.draw(st.integers(0, len(base)))
+    insert = data.draw(st.binary(max_size=16))
+    where = data.draw(st.integers(0, len(base)))
+    _only_model_file_error(base[:cut])
+    _only_model_file_error(base[:where] + insert + base[where:])
+    _only_model_file_error(base[:where] + base[where + len(insert) :], io.load_checkpoint)
+
+
+JSON = st.recursive(
+    st.none() | st.booleans() | st.integers(-(2**70), 2**70) | st.floats() | st.text(max_size=8),
+    lambda inner: (
+        st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=6), inner, max_size=4)
+    ),
+    max_leaves=12,
+)
+
+
+@FUZZ
+@given(st.data())
+def test_header_edits(data):
+    """Replace or delete one field of the header or of the metadata document."""
+    header, buffer = _split(MODEL)
+    doc = json.loads(header["__metadata__"]["backprop"])
+    target = data.draw(st.sampled_from(["header", "entry", "doc"]))
+    value = data.draw(JSON)
+    delete = data.draw(st.booleans())
+    if target == "header":
+        key = data.draw(st.sampled_from([*header, "extra"]))
+        obj = header
+    elif target == "entry":
+        obj = header[data.draw(st.sampled_from(["W1", "b1", "W2", "b2"]))]
+        key = data.draw(st.sampled_from(["dtype", "shape", "data_offsets", "extra"]))
+    else:
+        key = data.draw(st.sampled_from([*doc, "extra"]))
+        obj = doc
+    if delete:
+        obj.pop(key, None)
+    else:
+        obj[key] = value
+    if target == "doc":
+        header["__metadata__"] = {"backprop": json.dumps(doc)}
+    _only_model_file_error(_pack(header, buffer))
+
+
+@FUZZ
+@given(st.integers(0, 2**64 - 1))
+def test_header_length_prefix(n):
+    _only_model_file_error(struct.pack("<Q", n) + MODEL[8:])
+
+
+@pytest.mark.parametrize("reader", [bp.load, io.load_checkpoint])
+def test_deeply_nested_header(reader):
+    body = b"{" + b'"a":[' * 100_000 + b"]" * 100_000 + b"}"
+    _only_model_file_error(struct.pack("<Q", len(body)) + body, reader)
