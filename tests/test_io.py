@@ -131,6 +131,9 @@ def test_read_metadata(tmp_path):
     assert doc["format"] == "backprop.model" and doc["format_version"] == 1
     assert doc["library_version"] == bp.__version__ and doc["n_params"] == 3 * 5 + 5 + 5 * 2 + 2
     assert doc["metadata"] == {"k": "v"}
+    (tmp_path / "bad.safetensors").write_bytes(MALFORMED["checksum mismatch"][0])
+    with pytest.raises(ModelFileError, match="checksum mismatch"):
+        io.read_metadata(tmp_path / "bad.safetensors")
 
 
 # -- interop with the safetensors library ---------------------------------------
@@ -574,3 +577,56 @@ def test_checkpoint_errors(tmp_path):
         io.save_checkpoint(path, {"__metadata__": np.ones(2)}, {})
     with pytest.raises(ConfigError, match="cannot be saved as JSON"):
         io.save_checkpoint(path, {}, {"x": {1, 2}})
+
+
+# -- the documentation's code runs and is right --------------------------------------
+
+
+def _doc_blocks():
+    import re
+    from pathlib import Path
+
+    text = (Path(__file__).parents[1] / "docs" / "model-format.md").read_text(encoding="utf-8")
+    return re.findall(r"```python\n(.*?)```", text, flags=re.S)
+
+
+def test_documented_snippets(tmp_path, monkeypatch):
+    pytest.importorskip("torch")
+    monkeypatch.chdir(tmp_path)
+    usage, checksum, read_np, read_torch, write = _doc_blocks()[:5]
+    exec(usage, {})
+    net = bp.load("mnist.safetensors")
+    x = np.random.default_rng(0).random((5, 784))
+
+    ns: dict = {}
+    exec(read_np, ns)
+    np.testing.assert_allclose(ns["predict"](x), net.predict(x), rtol=1e-12)
+    ns = {}
+    exec(read_torch, ns)
+    with ns["torch"].no_grad():
+        out = ns["model"](ns["torch"].from_numpy(x)).numpy()
+    np.testing.assert_allclose(out, net.predict(x), rtol=1e-12)
+
+    ns = {"W": net.W, "b": net.b, "L": net.L}
+    exec(checksum, ns)
+    assert ns["digest"] == io.read_metadata("mnist.safetensors")["sha256"]
+
+    rng = np.random.default_rng(1)
+    W1, b1, W2, b2 = (rng.standard_normal(s) for s in [(4, 3), (4,), (2, 4), (2,)])
+    ns = {"json": json, "W1": W1, "b1": b1, "W2": W2, "b2": b2, "digest": _sha([W1, b1, W2, b2])}
+    exec(write, ns)
+    written = bp.load("m.safetensors")
+    assert written.activations == ["tanh", "sigmoid"] and np.array_equal(written.W[2], W2)
+
+
+@pytest.mark.parametrize("output", OUTPUTS)
+def test_documented_numpy_reader_every_activation(tmp_path, monkeypatch, output):
+    monkeypatch.chdir(tmp_path)
+    read_np = _doc_blocks()[2]
+    for hidden in HIDDEN:
+        net = bp.Network([4, 5, 3], activation=hidden, output=output, seed=0)
+        net.save("mnist.safetensors")
+        ns: dict = {}
+        exec(read_np, ns)
+        x = np.random.default_rng(0).standard_normal((6, 4))
+        np.testing.assert_allclose(ns["predict"](x), net.predict(x), rtol=1e-12, atol=1e-15)

@@ -22,6 +22,7 @@ Nothing is ever unpickled or evaluated.
 
 from __future__ import annotations
 
+import copy
 import hashlib
 import json
 import math
@@ -38,7 +39,7 @@ from ._atomic import atomic_write
 from .errors import BackpropError, ConfigError, ModelFileError
 from .network import DTYPES, Layers, Network
 
-__all__ = ["FORMAT_VERSION", "load", "load_checkpoint", "save", "save_checkpoint"]
+__all__ = ["FORMAT_VERSION", "load", "load_checkpoint", "read_metadata", "save", "save_checkpoint"]
 
 #: Version of the JSON document stored in the header; bumped on incompatible changes.
 FORMAT_VERSION = 1
@@ -153,6 +154,20 @@ def load(path: str | os.PathLike) -> Network:
     ModelFileError
         Missing, unreadable, truncated, malformed or inconsistent file.
     """
+    return _load_model(path)[0]
+
+
+def read_metadata(path: str | os.PathLike) -> dict:
+    """The metadata document of a model file (see docs/model-format.md), fully verified.
+
+    It holds ``format``, ``format_version``, ``library_version``, the
+    architecture (``sizes``, ``activations``, ``output``, ``cost``, ``dtype``,
+    ``init``, ``n_params``), ``sha256`` and the caller's ``metadata``.
+    """
+    return _load_model(path)[1]
+
+
+def _load_model(path) -> tuple[Network, dict]:
     where = _where(path, "model")
     tensors, doc = _read(path, where, MODEL_FORMAT)
     arch = _check_architecture(doc, where)
@@ -180,15 +195,8 @@ def load(path: str | os.PathLike) -> Network:
     net.init = arch["init"]
     net.W = Layers(1, [np.ascontiguousarray(tensors[f"W{l}"]) for l in range(1, L + 1)])
     net.b = Layers(1, [tensors[f"b{l}"].reshape(-1, 1).copy() for l in range(1, L + 1)])
-    net.metadata = doc["metadata"]
-    return net
-
-
-def read_metadata(path: str | os.PathLike) -> dict:
-    """The full, verified metadata document of a model file (see docs/model-format.md)."""
-    where = _where(path, "model")
-    _, doc = _read(path, where, MODEL_FORMAT)
-    return doc
+    net.metadata = copy.deepcopy(doc["metadata"])
+    return net, doc
 
 
 # -- checkpoints -------------------------------------------------------------
