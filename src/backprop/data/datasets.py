@@ -268,8 +268,9 @@ def _images_and_labels(paths, arrays, part: str) -> tuple[np.ndarray, np.ndarray
 
 def _to_float(images: np.ndarray) -> np.ndarray:
     """uint8 images (m, rows, cols) -> float32 (m, rows*cols) in [0, 1], in one pass."""
-    flat = images.reshape(images.shape[0], -1)
-    return np.divide(flat, np.float32(255), dtype=np.float32)
+    X = images.reshape(images.shape[0], -1).astype(np.float32)
+    np.divide(X, np.float32(255), out=X)  # in place: no second float array
+    return X
 
 
 def _dims(images: np.ndarray) -> str:
