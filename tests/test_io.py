@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import struct
 
 import numpy as np
@@ -337,6 +338,10 @@ MALFORMED = {
     "unknown dtype": (_model(_entry("W2", "dtype", "F128")), "'W2' has unsupported dtype 'F128'"),
     "bfloat16": (_model(_entry("W2", "dtype", "BF16")), "unsupported dtype 'BF16'"),
     "negative shape": (_model(_entry("W1", "shape", [-4, -3])), "invalid shape [-4, -3]"),
+    "too many dimensions": (
+        _model(_entry("b2", "shape", [1] * 64 + [2])),
+        "'b2' has an invalid shape [1, 1,",
+    ),
     "float shape": (_model(_entry("W1", "shape", [4.0, 3])), "invalid shape [4.0, 3]"),
     "reversed offsets": (_model(_entry("b2", "data_offsets", [208, 192])), "invalid data_offsets"),
     "three offsets": (_model(_entry("b2", "data_offsets", [0, 1, 2])), "invalid data_offsets"),
@@ -506,6 +511,9 @@ def test_missing_path_and_directory(tmp_path):
         bp.load(tmp_path / "nope.safetensors")
     with pytest.raises(ModelFileError, match="it is a directory, not a file"):
         bp.load(tmp_path)
+    if os.path.exists("/dev/zero"):
+        with pytest.raises(ModelFileError, match="not a regular file"):
+            bp.load("/dev/zero")
     with pytest.raises(ModelFileError, match="no such file"):
         io.load_checkpoint(tmp_path / "nope.ckpt")
 

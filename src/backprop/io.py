@@ -27,6 +27,7 @@ import hashlib
 import json
 import math
 import os
+import stat
 import struct
 from collections.abc import Mapping
 from pathlib import Path
@@ -49,6 +50,8 @@ MODEL_FORMAT = "backprop.model"
 CHECKPOINT_FORMAT = "backprop.checkpoint"
 #: safetensors' own limit on the header size.
 MAX_HEADER_BYTES = 100_000_000
+#: Most dimensions a stored tensor may have (NumPy 1.x allows 32).
+MAX_DIMS = 32
 
 # safetensors dtype code <-> NumPy dtype (little-endian). BF16 has no NumPy type.
 _CODES = {
@@ -361,6 +364,8 @@ def _read(path, where: str, fmt: str) -> tuple[dict[str, np.ndarray], dict]:
 def _read_bytes(path, where: str) -> bytes:
     try:
         with open(path, "rb") as f:
+            if not stat.S_ISREG(os.fstat(f.fileno()).st_mode):
+                raise ModelFileError(f"{where}: not a regular file")
             return f.read()
     except FileNotFoundError:
         raise ModelFileError(f"{where}: no such file; check the path") from None
@@ -421,7 +426,11 @@ def _tensors(header: dict, buffer: memoryview, where: str) -> dict[str, np.ndarr
             raise ModelFileError(
                 f"{bad}unsupported dtype {code!r}; expected one of {', '.join(_CODES)}"
             )
-        if not isinstance(shape, list) or not all(_is_count(d) for d in shape):
+        if (
+            not isinstance(shape, list)
+            or len(shape) > MAX_DIMS
+            or not all(_is_count(d) for d in shape)
+        ):
             raise ModelFileError(f"{bad}an invalid shape {shape!r}")
         if (
             not isinstance(offsets, list)
