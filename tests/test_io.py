@@ -638,3 +638,18 @@ def test_documented_numpy_reader_every_activation(tmp_path, monkeypatch, output)
         exec(read_np, ns)
         x = np.random.default_rng(0).standard_normal((6, 4))
         np.testing.assert_allclose(ns["predict"](x), net.predict(x), rtol=1e-12, atol=1e-15)
+
+
+@pytest.mark.parametrize("case", list(MALFORMED))
+def test_malformed_model_file_through_cli(tmp_path, capsys, case):
+    from backprop.cli import main
+
+    data, message = MALFORMED[case]
+    path = tmp_path / "bad.safetensors"
+    path.write_bytes(data)
+    assert main(["info", str(path)]) == 2
+    out, err = capsys.readouterr()
+    assert out == ""
+    assert err.startswith(f"backprop: error: cannot load model {str(path)!r}: ")
+    assert message in err and err.count("\n") == 1
+    assert path.read_bytes() == data
