@@ -20,7 +20,9 @@ from __future__ import annotations
 import csv
 import hashlib
 import io
+import lzma
 import zipfile
+import zlib
 from pathlib import Path
 
 import numpy as np
@@ -282,6 +284,22 @@ def _split_dataset(
 
 #: numeric dtype kinds accepted in NPZ arrays: bool, signed, unsigned, float
 _NUMERIC_KINDS = "biuf"
+#: what zipfile and numpy's NPY header parser raise on malformed bytes: a corrupt zip
+#: directory, bad CRC, truncated or invalid deflate/bzip2/lzma stream, an encrypted or
+#: unsupported member, a header that is not a valid Python literal
+_ARCHIVE_ERRORS = (
+    zipfile.BadZipFile,
+    zipfile.LargeZipFile,
+    OSError,
+    EOFError,
+    ValueError,
+    KeyError,
+    SyntaxError,
+    NotImplementedError,
+    RuntimeError,
+    zlib.error,
+    lzma.LZMAError,
+)
 #: generous bound on deflate's compression ratio (max ~1032:1), against size lies
 _MAX_RATIO = 1100
 
@@ -294,7 +312,7 @@ def read_npz_arrays(raw: bytes, name: str, wanted=None) -> dict[str, np.ndarray]
     """
     try:
         archive = zipfile.ZipFile(io.BytesIO(raw))
-    except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, EOFError, ValueError) as exc:
+    except _ARCHIVE_ERRORS as exc:
         raise DataFileError(
             f"{name}: not an NPZ file ({exc}); save it with numpy.savez(path, X=..., y=...)"
         ) from None
@@ -334,6 +352,8 @@ def _read_member(archive: zipfile.ZipFile, info: zipfile.ZipInfo, key, name, tot
                     f"{name}: array {key!r} has dtype {dtype}; backprop needs numbers "
                     "(bool, int, uint or float)"
                 )
+            if any(int(n) < 0 for n in shape):
+                raise DataFileError(f"{bad} (negative size in shape {shape})")
             count = 1
             for n in shape:
                 count *= int(n)
@@ -343,10 +363,8 @@ def _read_member(archive: zipfile.ZipFile, info: zipfile.ZipInfo, key, name, tot
             data = member.read(nbytes + 1)
     except (DataError, DataFileError):
         raise
-    except (ValueError, OSError, EOFError, zipfile.BadZipFile, SyntaxError, KeyError) as exc:
+    except _ARCHIVE_ERRORS as exc:
         raise DataFileError(f"{bad} ({type(exc).__name__}: {exc})"[:300]) from None
-    except Exception as exc:  # zlib/lzma/bz2 errors and others from a malformed archive
-        raise DataFileError(f"{bad} ({type(exc).__name__})") from None
     if len(data) != nbytes:
         raise DataFileError(
             f"{bad} (header says {nbytes:,} bytes of data, the archive holds {len(data):,})"
