@@ -421,7 +421,7 @@ def test_divergence_later_keeps_the_previous_epoch():
     class Boost(Callback):  # a schedule gone wrong: α × 10⁶ from epoch 3
         def on_epoch_begin(self, state):
             if state.epoch == 3:
-                state.optimizer.lr = 1e6
+                state.lr = 1e6
 
     h = train(net, X, Y, epochs=10, batch_size=10, lr=0.01, seed=0, callbacks=[rec, Boost()])
     assert h.diverged and "epoch 3" in h.diverged and len(h) == 2
@@ -742,3 +742,29 @@ def test_resume_from_checkpoint_is_bit_identical(stop_at):
     assert h.lr == h_straight.lr and h.val_cost == h_straight.val_cost
     assert h.train_cost == h_straight.train_cost
     assert isinstance(TrainState, type)
+
+
+def test_checkpoint_file_resume(tmp_path):
+    pytest.importorskip("backprop.io")
+    from backprop.training import Checkpoint
+
+    X, y = _blobs(n=40)
+    args = dict(epochs=3, batch_size=6, lr=0.3, optimizer="nesterov", dropout=0.2, seed=5)
+    straight = bp.Network([4, 6, 3], seed=0)
+    train(straight, X, y, **args)
+
+    path = tmp_path / "run.ckpt"
+
+    class Kill(Callback):
+        def on_batch_end(self, state):
+            if (state.epoch, state.batch) == (2, 4):
+                state.stop = True
+
+    net = bp.Network([4, 6, 3], seed=0)
+    train(net, X, y, callbacks=[Checkpoint(path, every_batches=2), Kill()], **args)
+    assert path.exists() and not list(tmp_path.glob("*.tmp*"))
+    resumed = bp.Network([4, 6, 3], seed=1)
+    h = train(resumed, X, y, resume=path, **args)
+    assert h.epoch == [1, 2, 3]
+    for p, q in zip(resumed.params(), straight.params()):
+        np.testing.assert_array_equal(p, q)

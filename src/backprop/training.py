@@ -141,6 +141,37 @@ class Callback:
     def on_train_end(self, state: TrainState) -> None: ...
 
 
+class Checkpoint(Callback):
+    """Save the whole training state to ``path`` so a run can be resumed exactly.
+
+    Writes after every ``every`` epochs and, when ``every_batches`` is set,
+    also every that many mini-batches within an epoch. The file is written
+    atomically by :func:`backprop.io.save_checkpoint`; resume with
+    ``train(..., resume=path)`` and the same data and settings.
+    """
+
+    def __init__(self, path, every: int = 1, every_batches: int | None = None):
+        self.path = path
+        self.every = _positive_int("checkpoint every", every)
+        self.every_batches = (
+            None if every_batches is None else _positive_int("every_batches", every_batches)
+        )
+
+    def save(self, state: TrainState) -> None:
+        from .io import save_checkpoint
+
+        save_checkpoint(self.path, *state.checkpoint())
+
+    def on_batch_end(self, state):
+        if self.every_batches and state.batch % self.every_batches == 0:
+            if state.batch < state.n_batches:  # the epoch's end is saved by on_epoch_end
+                self.save(state)
+
+    def on_epoch_end(self, state):
+        if state.epoch % self.every == 0 or state.epoch == state.epochs:
+            self.save(state)
+
+
 @dataclass(eq=False)
 class TrainState:
     """Everything that changes while training, in one place.
@@ -180,8 +211,9 @@ class TrainState:
         return self.perm is not None
 
     def batch_cost(self) -> float:
-        """Cost C of the last mini-batch, before its update (computed on demand)."""
-        return self._step.last_cost()
+        """Cost C₀ of the last mini-batch, before its update (computed on demand; NaN if none)."""
+        last_cost = getattr(self._step, "last_cost", None)
+        return last_cost() if last_cost is not None else math.nan
 
     # -- checkpoints ------------------------------------------------------
 
@@ -303,7 +335,7 @@ def _prepare(net, X, Y, what: str = "training data") -> _Dataset:
     if len(X) == 0:
         raise DataError(f"{what}: X has no rows")
     X = np.ascontiguousarray(X, dtype=net.dtype)
-    if not np.isfinite(X).all():
+    if not _all_finite(X):
         raise DataError(f"{what}: X contains NaN or infinite values; clean the data first")
     m = len(X)
     Y = np.asarray(Y)
@@ -333,7 +365,7 @@ def _prepare(net, X, Y, what: str = "training data") -> _Dataset:
                 f"{what}: Y must have shape ({m}, {n_L}) to match the output layer, got {Y.shape}"
             )
         T = np.ascontiguousarray(T, dtype=net.dtype)
-        if not np.isfinite(T).all():
+        if not _all_finite(T):
             raise DataError(f"{what}: Y contains NaN or infinite values; clean the data first")
         binary = bool(np.isin(T, (0, 1)).all())
         if binary and n_L > 1 and (T.sum(axis=1) == 1).all():
@@ -341,6 +373,12 @@ def _prepare(net, X, Y, what: str = "training data") -> _Dataset:
         elif binary and n_L == 1:
             labels, kind = T[:, 0].astype(np.intp), "threshold"
     return _Dataset(X, T, labels, kind)
+
+
+def _all_finite(A: np.ndarray) -> bool:
+    """No NaN or inf in A: one pass (a finite sum), the exact test only if the sum is not."""
+    with np.errstate(over="ignore", invalid="ignore"):
+        return bool(np.isfinite(A.sum())) or bool(np.isfinite(A).all())
 
 
 def _pair(data, name: str):
@@ -400,7 +438,18 @@ class _Step:
         self.decay = l2 / n_train  # λ/n
         self.keep = 1.0 - dropout  # q, probability that a hidden neuron is kept
         self.rng = rng
+        self.xb = self.tb = None  # gathered mini-batch rows, reused
         self._last = None
+
+    def gather(self, X: np.ndarray, T: np.ndarray, idx: np.ndarray):
+        """Rows ``idx`` of X and T, copied into buffers reused from batch to batch."""
+        k = len(idx)
+        if self.xb is None or len(self.xb) < k:
+            self.xb = np.empty((k, X.shape[1]), dtype=X.dtype)
+            self.tb = np.empty((k, T.shape[1]), dtype=T.dtype)
+        Xb = np.take(X, idx, axis=0, out=self.xb[:k], mode="clip")
+        Tb = np.take(T, idx, axis=0, out=self.tb[:k], mode="clip")
+        return Xb, Tb
 
     def masks(self, m: int) -> list[np.ndarray | None]:
         """Inverted-dropout masks r^l/q for the hidden layers l = 1..L−1, each (n_l, m)."""
@@ -441,9 +490,14 @@ class _Step:
         self._last = (z[L], a[L], t)
         return dW, db
 
-    def __call__(self, Xb: np.ndarray, Tb: np.ndarray) -> None:
-        """Forward, backward and one optimiser step on the mini-batch (Xb, Tb)."""
+    def __call__(self, X: np.ndarray, T: np.ndarray, idx: np.ndarray, lr: float) -> None:
+        """Train on the mini-batch of rows ``idx`` of (X, T) with learning rate ``lr``.
+
+        Forward, backward (BP1–BP4), the L2 term, then one optimiser step.
+        """
         net = self.net
+        Xb, Tb = self.gather(X, T, idx)
+        self.optimizer.lr = lr
         masks = self.masks(len(Xb)) if self.keep < 1 else None
         dW, db = self.gradients(Xb, Tb, masks)
         grads = []
@@ -460,6 +514,17 @@ class _Step:
         z, a, t = self._last
         net = self.net
         return float(net.cost_fn.value(z, a, t, net.act[net.L]).mean())
+
+
+def _make_step(net, optimizer, *, l2: float, n_train: int, dropout: float, rng):
+    """The object that trains one mini-batch: ``step(X, T, idx, lr)``.
+
+    This is the one place to choose another engine (e.g. one with
+    preallocated buffers and a fused GEMM update). It must update
+    ``net.params()`` in place, draw dropout masks from ``rng`` only, and
+    expose ``params`` (the arrays it updates) and ``last_cost()``.
+    """
+    return _Step(net, optimizer, l2=l2, n_train=n_train, dropout=dropout, rng=rng)
 
 
 # -- the loop ----------------------------------------------------------------
@@ -533,8 +598,9 @@ def train(
         Draw a new order of the training rows every epoch.
     rng : np.random.Generator, optional
         Use this generator instead of one built from ``seed``.
-    resume : (tensors, meta) from ``TrainState.checkpoint()``, optional
-        Continue a run exactly; pass the same data and settings.
+    resume : path, or (tensors, meta) from ``TrainState.checkpoint()``, optional
+        Continue a run exactly (a file written by :class:`Checkpoint`); pass
+        the same data and settings. ``epochs`` may be larger than before.
 
     Returns
     -------
@@ -564,6 +630,10 @@ def train(
     opt = optim.get(optimizer, lr, momentum=momentum, beta1=beta1, beta2=beta2, eps=eps)
     sched = schedules.get(schedule)
     rng = rng if rng is not None else np.random.default_rng(seed)
+    if resume is not None and not isinstance(resume, (tuple, list)):
+        from .io import load_checkpoint
+
+        resume = load_checkpoint(resume)
 
     val_index = None
     if validation_fraction:
@@ -608,7 +678,7 @@ def train(
         lr0=lr,
         val_index=val_index,
     )
-    state._step = _Step(net, opt, l2=l2, n_train=n, dropout=dropout, rng=rng)
+    state._step = _make_step(net, opt, l2=l2, n_train=n, dropout=dropout, rng=rng)
     if resume is not None:
         state._restore(*resume)
     _Loop(state, train_set, val_set, test_set, list(callbacks), shuffle, patience).run()
@@ -627,10 +697,6 @@ class _Loop:
         # the monitored quantity: accuracy for classification, else cost
         monitored = val_set if val_set is not None else train_set
         self.mode = "max" if monitored.kind else "min"
-        bs, n_0, n_L = state.batch_size, train_set.X.shape[1], train_set.T.shape[1]
-        dtype = train_set.X.dtype
-        self.Xb = np.empty((min(bs, len(train_set)), n_0), dtype=dtype)  # reused buffers
-        self.Tb = np.empty((min(bs, len(train_set)), n_L), dtype=dtype)
 
     def _call(self, hook: str) -> None:
         for cb in self.callbacks:
@@ -667,7 +733,6 @@ class _Loop:
         n = state.n_train
         state.perm = state.rng.permutation(n) if self.shuffle else np.arange(n)
         state.lr = float(state.schedule.lr(state.epoch, state.lr0))
-        state.optimizer.lr = state.lr
         self._call("on_epoch_begin")
 
     def _batches(self) -> None:
@@ -675,10 +740,7 @@ class _Loop:
         X, T, bs = self.train_set.X, self.train_set.T, state.batch_size
         start = time.perf_counter()
         for k in range(state.batch, state.n_batches):
-            idx = state.perm[k * bs : (k + 1) * bs]
-            Xb = np.take(X, idx, axis=0, out=self.Xb[: len(idx)], mode="clip")
-            Tb = np.take(T, idx, axis=0, out=self.Tb[: len(idx)], mode="clip")
-            step(Xb, Tb)
+            step(X, T, state.perm[k * bs : (k + 1) * bs], state.lr)
             state.batch = k + 1
             if self.callbacks:
                 state.epoch_seconds += time.perf_counter() - start
