@@ -390,6 +390,10 @@ MALFORMED = {
         _model(edit_doc=lambda d: _set(d, "format", "keras")),
         "metadata 'format' is 'keras', expected 'backprop.model'",
     ),
+    "format not a string (found by fuzzing)": (
+        _model(edit_doc=lambda d: _set(d, "format", [])),
+        "metadata 'format' is [], expected 'backprop.model'",
+    ),
     "newer format version": (
         _model(edit_doc=lambda d: _set(d, "format_version", 99)),
         "written by a newer backprop (format version 99",
@@ -483,6 +487,15 @@ MALFORMED = {
         "tensor W1 holds NaN or inf values",
     ),
 }
+
+
+def test_messages_quote_file_contents_briefly(tmp_path):
+    entry = {"dtype": "F64", "shape": [0], "data_offsets": [208, 208]}
+    path = tmp_path / "bad.safetensors"
+    path.write_bytes(_model(lambda h: _set(h, "x" * 10_000, entry)))
+    with pytest.raises(ModelFileError, match=r"unexpected tensor 'xxx+\.\.\.; a model") as info:
+        bp.load(path)
+    assert len(str(info.value)) < 300
 
 
 def test_valid_reference_file_loads(tmp_path):

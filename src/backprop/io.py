@@ -408,7 +408,7 @@ def _no_duplicates(pairs):
     keys = [k for k, _ in pairs]
     if len(set(keys)) != len(keys):
         dup = next(k for k in keys if keys.count(k) > 1)
-        raise ValueError(f"duplicate key {dup!r}")
+        raise ValueError(f"duplicate key {_short(dup)}")
     return dict(pairs)
 
 
@@ -418,37 +418,37 @@ def _tensors(header: dict, buffer: memoryview, where: str) -> dict[str, np.ndarr
     for name, entry in header.items():
         if name == "__metadata__":
             continue
-        bad = f"{where}: tensor {name!r} has "
+        bad = f"{where}: tensor {_short(name)} has "
         if not isinstance(entry, dict) or set(entry) != {"dtype", "shape", "data_offsets"}:
             raise ModelFileError(f"{bad}a malformed entry (need dtype, shape, data_offsets)")
         code, shape, offsets = entry["dtype"], entry["shape"], entry["data_offsets"]
         if not isinstance(code, str) or code not in _CODES:
             raise ModelFileError(
-                f"{bad}unsupported dtype {code!r}; expected one of {', '.join(_CODES)}"
+                f"{bad}unsupported dtype {_short(code)}; expected one of {', '.join(_CODES)}"
             )
         if (
             not isinstance(shape, list)
             or len(shape) > MAX_DIMS
             or not all(_is_count(d) for d in shape)
         ):
-            raise ModelFileError(f"{bad}an invalid shape {shape!r}")
+            raise ModelFileError(f"{bad}an invalid shape {_short(shape)}")
         if (
             not isinstance(offsets, list)
             or len(offsets) != 2
             or not all(_is_count(o) for o in offsets)
             or offsets[0] > offsets[1]
         ):
-            raise ModelFileError(f"{bad}invalid data_offsets {offsets!r}")
+            raise ModelFileError(f"{bad}invalid data_offsets {_short(offsets)}")
         begin, end = offsets
         if end > len(buffer):
             raise ModelFileError(
-                f"{bad}data_offsets {offsets} past the end of the {len(buffer)}-byte data "
+                f"{bad}data_offsets {_short(offsets)} past the end of the {len(buffer)}-byte data "
                 "(truncated file?)"
             )
         nbytes = math.prod(shape) * _CODES[code].itemsize
         if end - begin != nbytes:
             raise ModelFileError(
-                f"{bad}{end - begin} bytes but shape {shape} of {code} needs {nbytes}"
+                f"{bad}{end - begin} bytes but shape {_short(shape)} of {code} needs {nbytes}"
             )
         spans.append((begin, end, name))
     spans.sort()
@@ -456,7 +456,7 @@ def _tensors(header: dict, buffer: memoryview, where: str) -> dict[str, np.ndarr
     for begin, end, name in spans:
         if begin != position:
             problem = "overlaps the previous tensor" if begin < position else "leaves a gap"
-            raise ModelFileError(f"{where}: tensor {name!r} {problem} in the data buffer")
+            raise ModelFileError(f"{where}: tensor {_short(name)} {problem} in the data buffer")
         position = end
     if position != len(buffer):
         raise ModelFileError(
@@ -470,6 +470,18 @@ def _tensors(header: dict, buffer: memoryview, where: str) -> dict[str, np.ndarr
         arr = np.frombuffer(buffer[begin:end], dtype=dt).reshape(entry["shape"])
         tensors[name] = arr.astype(dt.newbyteorder("="), copy=True)
     return tensors
+
+
+def _short(value, limit: int = 60) -> str:
+    """``repr(value)``, cut to ``limit`` characters: file contents are echoed in messages."""
+    text = repr(value)
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def _few(names: list, show=str, limit: int = 6) -> str:
+    """A comma-separated list, cut after ``limit`` items."""
+    text = ", ".join(show(n) for n in names[:limit])
+    return text + (f", … ({len(names)} in all)" if len(names) > limit else "")
 
 
 def _is_count(x) -> bool:
@@ -500,10 +512,10 @@ def _document(header: dict, where: str, fmt: str) -> dict:
     found = doc.get("format")
     if found != fmt:
         kinds = {MODEL_FORMAT: "a model", CHECKPOINT_FORMAT: "a checkpoint"}
-        if found in kinds:
+        if isinstance(found, str) and found in kinds:
             loader = "load_checkpoint()" if found == CHECKPOINT_FORMAT else "load()"
             raise ModelFileError(f"{where}: this is {kinds[found]} file; use {loader}")
-        raise ModelFileError(f"{where}: metadata 'format' is {found!r}, expected {fmt!r}")
+        raise ModelFileError(f"{where}: metadata 'format' is {_short(found)}, expected {fmt!r}")
     version = doc.get("format_version")
     if not isinstance(version, int) or isinstance(version, bool) or version < 1:
         raise ModelFileError(f"{where}: metadata 'format_version' is missing or invalid")
@@ -527,45 +539,46 @@ def _check_architecture(doc: dict, where: str) -> dict:
         or not all(_is_count(n) and n >= 1 for n in sizes)
     ):
         raise ModelFileError(
-            f"{where}: metadata 'sizes' must list ≥ 2 positive layer widths, got {sizes!r}"
+            f"{where}: metadata 'sizes' must list ≥ 2 positive layer widths, got {_short(sizes)}"
         )
     L = len(sizes) - 1
     acts = doc.get("activations")
     if not isinstance(acts, list) or len(acts) != L or not all(isinstance(a, str) for a in acts):
         raise ModelFileError(
             f"{where}: metadata 'activations' must name one activation per layer ({L}), "
-            f"got {acts!r}"
+            f"got {_short(acts)}"
         )
     for name in acts:
         if name not in activations.ACTIVATIONS:
             raise ModelFileError(
-                f"{where}: unknown activation {name!r} in the metadata; this backprop knows "
+                f"{where}: unknown activation {_short(name)} in the metadata; this backprop knows "
                 f"{', '.join(activations.ACTIVATIONS)}"
             )
     if "output" in doc and doc["output"] != acts[-1]:
         raise ModelFileError(
-            f"{where}: metadata 'output' {doc['output']!r} disagrees with the last activation "
-            f"{acts[-1]!r}"
+            f"{where}: metadata 'output' {_short(doc['output'])} disagrees with the last "
+            f"activation {_short(acts[-1])}"
         )
     cost = doc.get("cost")
     if not isinstance(cost, str) or cost not in costs.COSTS:
         raise ModelFileError(
-            f"{where}: unknown cost {cost!r} in the metadata; this backprop knows "
+            f"{where}: unknown cost {_short(cost)} in the metadata; this backprop knows "
             f"{', '.join(costs.COSTS)}"
         )
     dtype = doc.get("dtype")
     if dtype not in DTYPES:
         raise ModelFileError(
-            f"{where}: metadata 'dtype' must be one of {', '.join(DTYPES)}, got {dtype!r}"
+            f"{where}: metadata 'dtype' must be one of {', '.join(DTYPES)}, got {_short(dtype)}"
         )
     init = doc.get("init", "unknown")
     if not isinstance(init, str):
-        raise ModelFileError(f"{where}: metadata 'init' must be a string, got {init!r}")
+        raise ModelFileError(f"{where}: metadata 'init' must be a string, got {_short(init)}")
     if "n_params" in doc:
         n = sum(sizes[l] * sizes[l - 1] + sizes[l] for l in range(1, L + 1))
         if doc["n_params"] != n:
             raise ModelFileError(
-                f"{where}: metadata 'n_params' is {doc['n_params']!r} but sizes {sizes} give {n}"
+                f"{where}: metadata 'n_params' is {_short(doc['n_params'])} but sizes "
+                f"{_short(sizes)} give {n}"
             )
     if not isinstance(doc.get("metadata", {}), dict):
         raise ModelFileError(f"{where}: metadata 'metadata' must be a JSON object")
@@ -577,14 +590,13 @@ def _check_names(tensors: dict, expected: list[str], where: str) -> None:
     missing = [n for n in expected if n not in tensors]
     if missing:
         raise ModelFileError(
-            f"{where}: missing tensor {', '.join(missing)} for the {len(expected) // 2}-layer "
+            f"{where}: missing tensor {_few(missing)} for the {len(expected) // 2}-layer "
             "network the metadata describes"
         )
     extra = sorted(set(tensors) - set(expected))
     if extra:
         raise ModelFileError(
-            f"{where}: unexpected tensor {', '.join(map(repr, extra))}; a model holds only "
-            f"{', '.join(expected)}"
+            f"{where}: unexpected tensor {_few(extra, _short)}; a model holds only {_few(expected)}"
         )
 
 
@@ -592,7 +604,7 @@ def _expect_shape(tensors: dict, name: str, allowed: list[tuple], sizes: list, w
     shape = tensors[name].shape
     if shape not in allowed:
         raise ModelFileError(
-            f"{where}: tensor {name} has shape {list(shape)} but metadata sizes {sizes} "
+            f"{where}: tensor {name} has shape {list(shape)} but metadata sizes {_short(sizes)} "
             f"need {list(allowed[0])}"
         )
 
