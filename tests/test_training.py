@@ -768,3 +768,28 @@ def test_checkpoint_file_resume(tmp_path):
     assert h.epoch == [1, 2, 3]
     for p, q in zip(resumed.params(), straight.params()):
         np.testing.assert_array_equal(p, q)
+
+
+def test_docs_examples_run():
+    import re
+    from pathlib import Path
+
+    doc = Path(__file__).parents[1] / "docs" / "training.md"
+    blocks = re.findall(r"```python\n(.*?)```", doc.read_text(encoding="utf-8"), re.S)
+    ns: dict = {}
+    exec(blocks[0], ns)  # the quick start on digits
+    assert ns["history"].test_accuracy[-1] > 0.9
+    exec(blocks[1], ns)  # optimizers.get
+    assert ns["opt"].beta2 == 0.99
+    exec(blocks[2], ns)  # the callback example
+    ds = ns["ds"]
+    h = train(
+        ns["net"],
+        ds.X_train,
+        ds.y_train,
+        epochs=2,
+        batch_size=10,
+        lr=3.0,
+        callbacks=[ns["GradientNorm"]()],
+    )
+    assert len(h.extras["weight_norm"]) == 2 and h.extras["weight_norm"][0] > 0
