@@ -89,35 +89,49 @@ def read_csv_table(raw: bytes, name: str) -> tuple[list[str] | None, np.ndarray]
             delimiter = "\t"
         elif ";" in first:
             delimiter = ";"
-    try:
-        rows = list(csv.reader([line for _, line in numbered], delimiter=delimiter, strict=True))
-    except csv.Error as exc:
-        raise DataFileError(f"{name}: malformed CSV ({exc}); check the quoting") from None
-    if len(rows) != len(numbered):  # a quoted field spanning lines
-        raise DataFileError(f"{name}: malformed CSV (a quoted field spans lines)")
-
+    first_row = _split_rows([first], delimiter, name)[0]
     header = None
-    if all(_cell_float(c) is None for c in rows[0]):
-        header = [c.strip() for c in rows[0]]
-        numbered, rows = numbered[1:], rows[1:]
-        if not rows:
+    if all(_cell_float(c) is None for c in first_row):
+        header = [c.strip() for c in first_row]
+        numbered = numbered[1:]
+        if not numbered:
             raise DataFileError(f"{name}: has a header row but no data rows")
-    width = len(header) if header is not None else len(rows[0])
+    width = len(first_row)
 
-    try:  # fast path: NumPy parses every cell at C speed
-        values = np.array(rows, dtype=np.float64)
-        fast = values.shape == (len(rows), width)
+    try:  # fast path: NumPy's C parser
+        values = np.loadtxt(
+            io.StringIO("\n".join(line for _, line in numbered)),
+            delimiter=delimiter,
+            dtype=np.float64,
+            ndmin=2,
+            comments=None,
+            quotechar='"',
+        )
+        fast = values.shape == (len(numbered), width)
     except (ValueError, TypeError, OverflowError):
         fast = False
     if not fast:  # slow path: find the first bad row or cell, to say where it is
+        rows = _split_rows([line for _, line in numbered], delimiter, name)
         values = _parse_rows(rows, numbered, header, width, name)
     if not np.all(np.isfinite(values)):
         r, c = (int(i) for i in np.argwhere(~np.isfinite(values))[0])
+        cell = _split_rows([numbered[r][1]], delimiter, name)[0][c].strip()
         raise DataError(
-            f"{name}: row {numbered[r][0]}, column {c + 1}: {rows[r][c].strip()!r} is not a "
+            f"{name}: row {numbered[r][0]}, column {c + 1}: {cell!r} is not a "
             "finite number; remove or fill in missing values"
         )
     return header, values
+
+
+def _split_rows(lines: list[str], delimiter: str, name: str) -> list[list[str]]:
+    """Cells of each line (CSV quoting rules)."""
+    try:
+        rows = list(csv.reader(lines, delimiter=delimiter, strict=True))
+    except csv.Error as exc:
+        raise DataFileError(f"{name}: malformed CSV ({exc}); check the quoting") from None
+    if len(rows) != len(lines):  # a quoted field spanning lines
+        raise DataFileError(f"{name}: malformed CSV (a quoted field spans lines)")
+    return rows
 
 
 def _parse_rows(rows, numbered, header, width: int, name: str) -> np.ndarray:
