@@ -13,9 +13,10 @@ and for each hidden layer whose σ can saturate or die (sigmoid, tanh, ReLU):
 * ``saturation_<l>`` — the share of the layer's activations (units × probe
   examples) where σ'(z) ≈ 0: below ``threshold`` times its peak (σ' ≤ 0.0025
   for the sigmoid, ≤ 0.01 for tanh) or, for ReLU, z ≤ 0;
-* ``saturated_units_<l>`` (sigmoid, tanh) or ``dead_units_<l>`` (ReLU) — the
-  number of units with σ'(z) ≈ 0 on every probe example: units that do not
-  learn from any of them, since every weight into them gets δ = … ∘ σ'(z) ≈ 0;
+* ``saturated_units_<l>`` (sigmoid, tanh) — the number of units with
+  σ'(z) ≈ 0 on at least 90 % of the probe examples, or ``dead_units_<l>``
+  (ReLU) — units with z ≤ 0 on every probe example: units that (almost)
+  never learn, since every weight into them gets δ = … ∘ σ'(z) ≈ 0;
 * ``units_<l>`` — the layer's width (so that :func:`diagnose` needs only the
   history).
 
@@ -34,6 +35,8 @@ from .training import Callback
 THRESHOLD = 0.01
 #: σ'(0), the peak of σ', of the activations that saturate
 PEAK = {"sigmoid": 0.25, "tanh": 1.0}
+#: a sigmoid/tanh unit counts as saturated when σ' ≈ 0 on this share of the examples
+UNIT_FRACTION = 0.9
 #: warn when at least this share of a layer's units is saturated or dead
 UNIT_SHARE = 0.1
 #: warn when at least this share of a layer's activations is saturated
@@ -58,14 +61,13 @@ def measure(net, X, Y, *, threshold: float = THRESHOLD) -> dict[str, float]:
         z = trace.z[l]
         if name in PEAK:
             flat = net.act[l].prime(z, trace.a[l]) <= threshold * PEAK[name]
-            kind = "saturated_units"
+            out[f"saturated_units_{l}"] = int((flat.mean(axis=1) >= UNIT_FRACTION).sum())
         elif name == "relu":
             flat = z <= 0
-            kind = "dead_units"
+            out[f"dead_units_{l}"] = int(flat.all(axis=1).sum())
         else:
             continue
         out[f"saturation_{l}"] = float(flat.mean())
-        out[f"{kind}_{l}"] = int(flat.all(axis=1).sum())
         out[f"units_{l}"] = int(z.shape[0])
     return out
 
