@@ -123,14 +123,22 @@ JSON = st.recursive(
 )
 
 
+# Values a careless writer could plausibly put in a header, beside arbitrary JSON.
+PLAUSIBLE = st.integers(-2, 300) | st.sampled_from(
+    ["F32", "F64", "I64", "BF16", "relu", "softmax", "identity", "cross-entropy", "float32"]
+    + ["backprop.checkpoint", "", 1.5, [], {}, [0, 0], [4, 3], [3, 4], [2], None]
+)
+VALUES = PLAUSIBLE | JSON
+
+
 @FUZZ
 @given(st.data())
 def test_header_edits(data):
-    """Replace or delete one field of the header or of the metadata document."""
+    """Replace or delete one field or one list item of the header or the metadata document."""
     header, buffer = _split(MODEL)
     doc = json.loads(header["__metadata__"]["backprop"])
-    target = data.draw(st.sampled_from(["header", "entry", "doc"]))
-    value = data.draw(JSON)
+    target = data.draw(st.sampled_from(["header", "entry", "doc", "item"]))
+    value = data.draw(VALUES)
     delete = data.draw(st.booleans())
     if target == "header":
         key = data.draw(st.sampled_from([*header, "extra"]))
@@ -138,14 +146,20 @@ def test_header_edits(data):
     elif target == "entry":
         obj = header[data.draw(st.sampled_from(["W1", "b1", "W2", "b2"]))]
         key = data.draw(st.sampled_from(["dtype", "shape", "data_offsets", "extra"]))
-    else:
+    elif target == "doc":
         key = data.draw(st.sampled_from([*doc, "extra"]))
         obj = doc
+    else:
+        lists = [doc["sizes"], doc["activations"]]
+        lists += [header[n][k] for n in ("W1", "b1", "W2", "b2") for k in ("shape", "data_offsets")]
+        obj = data.draw(st.sampled_from(lists))
+        key = data.draw(st.integers(0, len(obj) - 1))
+        delete = delete and data.draw(st.booleans())
     if delete:
-        obj.pop(key, None)
+        obj.pop(key) if isinstance(obj, list) else obj.pop(key, None)
     else:
         obj[key] = value
-    if target == "doc":
+    if target in ("doc", "item"):
         header["__metadata__"] = {"backprop": json.dumps(doc)}
     _only_model_file_error(_pack(header, buffer))
 
