@@ -164,7 +164,7 @@ def _saturation(history) -> list[str]:
     for kind, word, fix in (
         (
             "saturated_units",
-            "saturated (σ' ≈ 0 on every probe example)",
+            "saturated (σ' ≈ 0 on ≥ 90% of the probe examples)",
             "scale the weights down (--init scaled-normal) or the inputs to [0, 1]",
         ),
         (
@@ -206,7 +206,7 @@ def _vanishing(history) -> list[str]:
         return [
             f"vanishing gradient: ‖δ¹‖ = {first:.2e} is {ratio} smaller than ‖δ{_sup(top)}‖ = "
             f"{big:.2e}, so the first layer learns far more slowly (book ch. 5); try relu with "
-            "--init he-normal, --init scaled-normal, or fewer layers"
+            "--init he-normal, or fewer layers"
         ]
     return []
 

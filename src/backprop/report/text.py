@@ -23,7 +23,7 @@ MAX_COLS = 8
 #: the corner of a summarised matrix
 CORNER = 4
 #: wider rows are stacked vertically
-WIDTH = 110
+WIDTH = 120
 
 
 class Style:
