@@ -327,6 +327,28 @@ def test_malformed_idx_files(tmp_path, case):
     assert "\n" not in str(e.value)
 
 
+def test_gzip_bomb_is_not_decompressed(tmp_path):
+    import tracemalloc
+
+    # a labels file declaring 2 items followed by 64 MB of zeros: 64 KB compressed
+    bomb = gzip.compress(idx_bytes(np.zeros(2, np.uint8)) + bytes(64 << 20), compresslevel=9)
+    path = tmp_path / "bomb.gz"
+    path.write_bytes(bomb)
+    tracemalloc.start()
+    try:
+        with pytest.raises(DataFileError, match="extra bytes after the 2 items"):
+            read_idx(path, magic=2049)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < 4 << 20  # never holds the 64 MB
+    # a header claiming far more data than the compressed size allows: truncated, at once
+    claim = gzip.compress(struct.pack(">BBBBI", 0, 0, 8, 1, 4_000_000_000) + bytes(100))
+    path.write_bytes(claim)
+    with pytest.raises(DataFileError, match="truncated"):
+        read_idx(path)
+
+
 def test_image_shape_mismatch_between_train_and_test(tmp_path):
     write_idx_dir(tmp_path)
     other = np.zeros((6, 2, 3), np.uint8)

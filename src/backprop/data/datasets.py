@@ -204,7 +204,7 @@ def load_idx_dataset(
     digest = hashlib.sha256()
     arrays = {}
     for stem in FILES:
-        data = read_bytes(paths[stem])
+        data = read_bytes(paths[stem], idx=True)
         digest.update(f"{stem}:{len(data)}\0".encode())
         digest.update(data)
         magic = IMAGES_MAGIC if "images" in stem else LABELS_MAGIC

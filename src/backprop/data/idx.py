@@ -20,6 +20,7 @@ truncated gzip, wrong magic, sizes that do not match the byte count — raises
 from __future__ import annotations
 
 import gzip
+import io
 import zlib
 from pathlib import Path
 
@@ -44,8 +45,12 @@ IMAGES_MAGIC = 0x00000803  # 2051: uint8, three dimensions
 _GZIP_MAGIC = b"\x1f\x8b"
 
 
-def read_bytes(path: str | Path) -> bytes:
+def read_bytes(path: str | Path, *, idx: bool = False) -> bytes:
     """The contents of ``path``, gunzipped if the file is gzip-compressed.
+
+    With ``idx=True`` the decompressed length is bounded by what the IDX header
+    declares (plus one byte, so that extra bytes are still noticed): a small
+    file that decompresses to gigabytes is an error, not an out-of-memory crash.
 
     Raises
     ------
@@ -63,8 +68,23 @@ def read_bytes(path: str | Path) -> bytes:
         raise DataFileError(f"{path}: cannot read: {exc.strerror or exc}") from None
     if not raw.startswith(_GZIP_MAGIC):
         return raw
+    limit = -1
+    if idx:  # a first, cheap pass decompresses just the header
+        limit = _idx_length(_gunzip(raw, path, _MAX_HEADER)) + 1
+        # deflate cannot expand data more than ~1032-fold: a larger claim is a truncated file
+        limit = min(limit, 1100 * len(raw) + _MAX_HEADER)
+    return _gunzip(raw, path, limit)
+
+
+#: the longest possible IDX header: magic + 255 dimensions
+_MAX_HEADER = 4 + 4 * 255
+
+
+def _gunzip(raw: bytes, path: Path, limit: int) -> bytes:
+    """Decompress at most ``limit`` bytes (all if -1), in one buffer."""
     try:
-        return gzip.decompress(raw)
+        with gzip.GzipFile(fileobj=io.BytesIO(raw)) as f:
+            return f.read(limit)
     except EOFError:
         raise DataFileError(
             f"{path}: truncated gzip file (the compressed stream ends early); "
@@ -74,6 +94,19 @@ def read_bytes(path: str | Path) -> bytes:
         raise DataFileError(
             f"{path}: corrupt gzip file ({exc}); download or copy the file again"
         ) from None
+
+
+def _idx_length(head: bytes) -> int:
+    """Total bytes an IDX file with this header should have; a short bound if it is invalid."""
+    if len(head) < 4 or head[0] or head[1] or head[2] not in IDX_DTYPES or head[3] == 0:
+        return _MAX_HEADER
+    ndim = head[3]
+    if len(head) < 4 + 4 * ndim:
+        return _MAX_HEADER
+    count = 1
+    for i in range(ndim):
+        count *= int.from_bytes(head[4 + 4 * i : 8 + 4 * i], "big")
+    return 4 + 4 * ndim + count * IDX_DTYPES[head[2]].itemsize
 
 
 def parse_idx(data: bytes, name: str = "<bytes>", *, magic: int | None = None) -> np.ndarray:
@@ -121,10 +154,14 @@ def parse_idx(data: bytes, name: str = "<bytes>", *, magic: int | None = None) -
     expected = header + count * dtype.itemsize
     if len(data) != expected:
         dims = " x ".join(str(n) for n in shape)
-        what = "truncated" if len(data) < expected else "has extra bytes"
+        if len(data) < expected:
+            raise DataFileError(
+                f"{name}: IDX file truncated: header says {dims} items ({expected:,} bytes) "
+                f"but the file has {len(data):,} bytes"
+            )
         raise DataFileError(
-            f"{name}: IDX file {what}: header says {dims} items ({expected:,} bytes) "
-            f"but the file has {len(data):,} bytes"
+            f"{name}: IDX file has extra bytes after the {dims} items ({expected:,} bytes) "
+            "its header declares"
         )
     array = np.frombuffer(data, dtype=dtype, count=count, offset=header).reshape(shape)
     if dtype.byteorder == ">":  # convert once to native order (copy) for multi-byte types
@@ -134,7 +171,7 @@ def parse_idx(data: bytes, name: str = "<bytes>", *, magic: int | None = None) -
 
 def read_idx(path: str | Path, *, magic: int | None = None) -> np.ndarray:
     """Read an IDX file (gzip-compressed or not). See :func:`parse_idx`."""
-    return parse_idx(read_bytes(path), str(path), magic=magic)
+    return parse_idx(read_bytes(path, idx=True), str(path), magic=magic)
 
 
 def _describe_magic(magic: int) -> str:
