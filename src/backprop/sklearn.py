@@ -1,0 +1,562 @@
+"""scikit-learn estimators: thin shells over :class:`~backprop.Network` and ``backprop.train``.
+
+:class:`BackpropClassifier` and :class:`BackpropRegressor` follow scikit-learn's
+conventions (parameters stored as given in ``__init__``, validated in ``fit``;
+fitted attributes end in ``_``; ``X`` of shape (n_samples, n_features)), so they
+work in ``Pipeline``, ``GridSearchCV`` and ``cross_val_score`` and pass
+``sklearn.utils.estimator_checks.check_estimator``. All the mathematics is the
+library's: ``fit`` builds a ``Network([n_features, *hidden_layer_sizes, n_outputs])``
+and calls ``backprop.train`` on it; the trained network is ``network_``.
+
+scikit-learn is imported when this module is, so ``import backprop`` stays light.
+"""
+
+from __future__ import annotations
+
+import numbers
+import warnings
+
+import numpy as np
+from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.metrics import r2_score
+from sklearn.model_selection import train_test_split
+from sklearn.preprocessing import LabelEncoder
+from sklearn.utils.multiclass import check_classification_targets, unique_labels
+from sklearn.utils.validation import check_is_fitted, column_or_1d, validate_data
+
+from . import activations, costs, optimizers
+from . import init as inits
+from .errors import ConfigError
+from .network import DTYPES, Network
+
+__all__ = ["BackpropClassifier", "BackpropRegressor"]
+
+
+class _Plateau:
+    """Stop when the monitored score has not improved by ``tol`` for ``patience`` epochs.
+
+    scikit-learn's MLP rule (``n_iter_no_change``, ``tol``), applied to the
+    training cost when there is no validation set. A ``backprop.Callback``
+    (``train`` calls the hooks an object has).
+    """
+
+    def __init__(self, patience: int, tol: float, best: float = np.inf):
+        self.patience, self.tol, self.best = patience, tol, best
+        self.bad_epochs = 0
+        self.converged = False
+
+    def on_epoch_end(self, state) -> None:
+        loss = state.history.train_cost[-1]
+        if loss > self.best - self.tol:
+            self.bad_epochs += 1
+        else:
+            self.bad_epochs = 0
+        self.best = min(self.best, loss)
+        if self.bad_epochs >= self.patience:
+            self.converged = True
+            state.stop = True
+
+
+class _Monitor:
+    """Per-epoch validation score (accuracy or R²) and, if verbose, a line per epoch."""
+
+    def __init__(self, estimator, X_val=None, y_val=None, verbose=False):
+        self.estimator, self.X_val, self.y_val, self.verbose = estimator, X_val, y_val, verbose
+        self.scores: list[float] = []
+
+    def on_epoch_end(self, state) -> None:
+        line = f"Epoch {state.epoch}, loss = {state.history.train_cost[-1]:.8f}"
+        if self.X_val is not None:
+            score = self.estimator._score_network(state.net, self.X_val, self.y_val)
+            self.scores.append(score)
+            line += f", validation score = {score:.6f}"
+        if self.verbose:
+            print(line, flush=True)
+
+
+class _BackpropEstimator(BaseEstimator):
+    """Parameters and training shared by the classifier and the regressor.
+
+    Parameters
+    ----------
+    hidden_layer_sizes : tuple of int, default=(100,)
+        Widths of the hidden layers n_1..n_{L-1}; ``()`` for no hidden layer.
+    activation : str, default="relu"
+        σ of the hidden layers: ``sigmoid``, ``tanh``, ``relu``, ``leaky-relu``
+        or ``identity``.
+    output : str, optional
+        σ of the output layer. Default: ``softmax`` (classifier), ``identity``
+        (regressor).
+    cost : str, optional
+        ``quadratic`` or ``cross-entropy``. Default: ``cross-entropy``
+        (classifier), ``quadratic`` (regressor).
+    optimizer : str, default="adam"
+        ``sgd``, ``momentum``, ``nesterov`` or ``adam``.
+    learning_rate : float, default=0.001
+        α.
+    batch_size : int or "auto", default="auto"
+        Mini-batch size m; ``auto`` is ``min(200, n_samples)``.
+    max_epochs : int, default=200
+        Passes over the training data (``max_iter`` is an alias).
+    max_iter : int, optional
+        scikit-learn's name for ``max_epochs``; when set it takes precedence.
+    l2 : float, default=0.0
+        λ, the L2 weight decay of ``backprop.train`` (``alpha`` is an alias).
+    alpha : float, optional
+        scikit-learn's name for ``l2``; when set it takes precedence. The
+        meaning is the library's λ (see ``backprop.train``), not MLP's
+        per-batch scaling.
+    dropout : float, default=0.0
+        Probability of dropping a hidden neuron during training.
+    early_stopping : bool, default=False
+        Hold out ``validation_fraction`` of the training data and stop when its
+        cost has not improved for ``patience`` epochs, keeping the best weights.
+    validation_fraction : float, default=0.1
+        Fraction held out when ``early_stopping`` (stratified for classifiers).
+    patience : int, default=10
+        Epochs without improvement (by more than ``tol``) before stopping:
+        of the validation cost with ``early_stopping``, else of the training
+        cost (scikit-learn's ``n_iter_no_change``).
+    tol : float, default=1e-4
+        Minimum improvement of the training cost that resets ``patience``;
+        ``0`` stops only after ``patience`` epochs without any improvement.
+    init : str, default="glorot-uniform"
+        Weight initialiser: ``normal``, ``scaled-normal``, ``glorot-uniform``, ``he-normal``.
+    random_state : int, numpy Generator or RandomState, optional
+        Seeds the initial weights, the shuffling, dropout and the validation
+        split. ``None``: fresh randomness on every fit.
+    dtype : {"float64", "float32"}, default="float64"
+        Precision of the network and of all computation.
+    warm_start : bool, default=False
+        ``fit`` continues from the previous solution instead of starting afresh.
+    verbose : bool, default=False
+        Print the cost after every epoch.
+    """
+
+    _default_output = "identity"
+    _default_cost = "quadratic"
+
+    def __init__(
+        self,
+        hidden_layer_sizes=(100,),
+        activation="relu",
+        output=None,
+        cost=None,
+        optimizer="adam",
+        learning_rate=0.001,
+        batch_size="auto",
+        max_epochs=200,
+        max_iter=None,
+        l2=0.0,
+        alpha=None,
+        dropout=0.0,
+        early_stopping=False,
+        validation_fraction=0.1,
+        patience=10,
+        tol=1e-4,
+        init="glorot-uniform",
+        random_state=None,
+        dtype="float64",
+        warm_start=False,
+        verbose=False,
+    ):
+        self.hidden_layer_sizes = hidden_layer_sizes
+        self.activation = activation
+        self.output = output
+        self.cost = cost
+        self.optimizer = optimizer
+        self.learning_rate = learning_rate
+        self.batch_size = batch_size
+        self.max_epochs = max_epochs
+        self.max_iter = max_iter
+        self.l2 = l2
+        self.alpha = alpha
+        self.dropout = dropout
+        self.early_stopping = early_stopping
+        self.validation_fraction = validation_fraction
+        self.patience = patience
+        self.tol = tol
+        self.init = init
+        self.random_state = random_state
+        self.dtype = dtype
+        self.warm_start = warm_start
+        self.verbose = verbose
+
+    # -- parameters ----------------------------------------------------------
+
+    def _settings(self) -> dict:
+        """Check the parameters (scikit-learn style: in fit, not __init__)."""
+        hidden = self.hidden_layer_sizes
+        if isinstance(hidden, numbers.Integral):
+            hidden = (hidden,)
+        try:
+            hidden = tuple(int(n) for n in hidden)
+        except (TypeError, ValueError):
+            raise ConfigError(
+                f"hidden_layer_sizes must be a tuple of positive integers like (100,), "
+                f"got {self.hidden_layer_sizes!r}"
+            ) from None
+        if any(n < 1 for n in hidden):
+            raise ConfigError(f"hidden_layer_sizes must be positive, got {self.hidden_layer_sizes}")
+        if self.activation not in activations.HIDDEN:
+            raise ConfigError(
+                f"activation must be one of {', '.join(activations.HIDDEN)}, "
+                f"got {self.activation!r}"
+            )
+        output = self._default_output if self.output is None else self.output
+        activations.get(output)  # an unknown name raises ConfigError listing the valid ones
+        cost = self._default_cost if self.cost is None else self.cost
+        costs.get(cost)
+        if self.optimizer not in optimizers.OPTIMIZERS:
+            raise ConfigError(
+                f"optimizer must be one of {', '.join(optimizers.OPTIMIZERS)}, "
+                f"got {self.optimizer!r}"
+            )
+        if self.init not in inits.INITIALIZERS:
+            raise ConfigError(
+                f"init must be one of {', '.join(inits.INITIALIZERS)}, got {self.init!r}"
+            )
+        if self.dtype not in DTYPES and self.dtype not in (np.float32, np.float64):
+            raise ConfigError(f"dtype must be one of {', '.join(DTYPES)}, got {self.dtype!r}")
+        epochs = self.max_epochs if self.max_iter is None else self.max_iter
+        l2 = self.l2 if self.alpha is None else self.alpha
+        return {
+            "hidden": hidden,
+            "output": output,
+            "cost": cost,
+            "dtype": np.dtype(self.dtype).name,
+            "lr": _number("learning_rate", self.learning_rate, low=0, open_low=True),
+            "epochs": _integer("max_epochs (max_iter)", epochs, low=1),
+            "l2": _number("l2 (alpha)", l2, low=0),
+            "dropout": _number("dropout", self.dropout, low=0, high=1, open_high=True),
+            "validation_fraction": _number(
+                "validation_fraction",
+                self.validation_fraction,
+                low=0,
+                high=1,
+                open_low=True,
+                open_high=True,
+            ),
+            "patience": _integer("patience", self.patience, low=1),
+            # "auto": scikit-learn's min(200, n_samples); any size is capped at n_samples
+            "batch_size": 200
+            if isinstance(self.batch_size, str) and self.batch_size == "auto"
+            else _integer("batch_size", self.batch_size, low=1),
+            "tol": _number("tol", self.tol, low=0),
+        }
+
+    def _rng(self) -> np.random.Generator:
+        """A Generator for this fit, from ``random_state`` (never the global state)."""
+        rs = self.random_state
+        if rs is None:
+            return np.random.default_rng()
+        if isinstance(rs, np.random.Generator):
+            return rs
+        if isinstance(rs, np.random.RandomState):
+            return np.random.default_rng(rs.randint(np.iinfo(np.int32).max))
+        if isinstance(rs, numbers.Integral):
+            return np.random.default_rng(int(rs))
+        raise ConfigError(
+            f"random_state must be None, an int, a numpy Generator or RandomState, got {rs!r}"
+        )
+
+    # -- training ------------------------------------------------------------
+
+    def _fit(self, X, y, *, incremental: bool):
+        from .training import train
+
+        s = self._settings()
+        first = not (incremental or self.warm_start) or not hasattr(self, "network_")
+        X, T = self._validate_fit_data(X, y, reset=first, incremental=incremental)
+        rng = self._rng()
+        n_outputs = self._n_outputs(T)
+        if first:
+            net = Network(
+                [X.shape[1], *s["hidden"], n_outputs],
+                activation=self.activation,
+                output=s["output"],
+                cost=s["cost"],
+                init=self.init,
+                dtype=s["dtype"],
+                rng=rng,
+            )
+            loss_curve, scores, n_iter, best_loss, optimizer = [], [], 0, np.inf, None
+        else:
+            net = self.network_
+            if net.sizes[-1] != n_outputs:
+                raise ConfigError(
+                    f"warm start: the network has {net.sizes[-1]} outputs but y needs "
+                    f"{n_outputs}; refit with warm_start=False"
+                )
+            loss_curve, scores = self.loss_curve_, self.validation_scores_
+            n_iter, best_loss, optimizer = self.n_iter_, self.best_loss_, self._optimizer
+        X = X.astype(net.dtype, copy=False)
+
+        validation_data, monitor_data = None, (None, None)
+        early = bool(self.early_stopping) and not incremental
+        if early:
+            X, X_val, T, T_val = self._split(X, T, s["validation_fraction"], rng)
+            validation_data = (X_val, T_val)
+            monitor_data = (X_val, T_val)
+        monitor = _Monitor(self, *monitor_data, verbose=bool(self.verbose))
+        callbacks = [monitor]
+        plateau = None
+        if not early and not incremental:
+            plateau = _Plateau(s["patience"], s["tol"])
+            callbacks.append(plateau)
+
+        if optimizer is None or not (incremental or self.warm_start):
+            optimizer = optimizers.get(self.optimizer, s["lr"])
+        history = train(
+            net,
+            X,
+            T,
+            epochs=1 if incremental else s["epochs"],
+            batch_size=min(s["batch_size"], X.shape[0]),
+            lr=s["lr"],
+            optimizer=optimizer,
+            seed=int(rng.integers(2**63 - 1)),
+            l2=s["l2"],
+            dropout=s["dropout"],
+            validation_data=validation_data,
+            patience=s["patience"] if early else None,
+            callbacks=callbacks,
+        )
+        self.network_ = net
+        self._optimizer = optimizer
+        self.history_ = history
+        self.loss_curve_ = [*loss_curve, *history.train_cost]
+        self.validation_scores_ = [*scores, *monitor.scores]
+        self.n_iter_ = n_iter + len(history.epoch)
+        self.best_loss_ = min([best_loss, *history.train_cost])
+        self.best_validation_score_ = max(self.validation_scores_, default=None)
+        if history.diverged:
+            warnings.warn(history.diverged, ConvergenceWarning, stacklevel=3)
+        elif plateau is not None and not plateau.converged and not history.stopped_early:
+            warnings.warn(
+                f"{type(self).__name__}: stopped after max_epochs={s['epochs']} epochs and the "
+                "cost is still improving; raise max_epochs (max_iter) or learning_rate",
+                ConvergenceWarning,
+                stacklevel=3,
+            )
+        return self
+
+    def _split(self, X, T, fraction, rng):
+        n_val = int(round(fraction * X.shape[0]))
+        if n_val < 1 or X.shape[0] - n_val < 1:
+            raise ConfigError(
+                f"early_stopping: validation_fraction={fraction} of {X.shape[0]} samples leaves "
+                "an empty training or validation set; use more data or early_stopping=False"
+            )
+        stratify = T if self._stratify(T) else None
+        seed = int(rng.integers(2**31 - 1))
+        return train_test_split(X, T, test_size=n_val, random_state=seed, stratify=stratify)
+
+    def _stratify(self, T) -> bool:
+        return False
+
+    def partial_fit(self, X, y):
+        """One epoch of training over ``(X, y)``, continuing from the current weights."""
+        return self._fit(X, y, incremental=True)
+
+    def fit(self, X, y):
+        """Train on ``X`` of shape (n_samples, n_features) and targets ``y``.
+
+        Returns
+        -------
+        self
+        """
+        return self._fit(X, y, incremental=False)
+
+    def _predict_output(self, X) -> np.ndarray:
+        check_is_fitted(self)
+        X = validate_data(self, X, reset=False, dtype=[np.float64, np.float32])
+        return self.network_.predict(X)
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.non_deterministic = False
+        return tags
+
+
+class BackpropClassifier(ClassifierMixin, _BackpropEstimator):
+    __doc__ = (
+        """A classifier: a network with one output neuron per class, softmax by default.
+
+    ``predict_proba`` is the output a^L (softmax rows; with ``output="sigmoid"``
+    the rows are normalised to sum to one), ``predict`` its arg-max, mapped
+    back to the original labels in ``classes_``.
+    """
+        + _BackpropEstimator.__doc__.split("\n", 2)[2]
+        + """
+    Attributes
+    ----------
+    classes_ : ndarray of shape (n_classes,)
+    n_features_in_ : int
+    feature_names_in_ : ndarray of str, only when ``X`` had column names
+    network_ : backprop.Network
+        The trained network, ``[n_features, *hidden_layer_sizes, n_classes]``.
+    loss_curve_ : list of float
+        The training cost after each epoch.
+    validation_scores_ : list of float
+        Validation accuracy after each epoch (``early_stopping`` only).
+    best_validation_score_ : float or None
+    best_loss_ : float
+    n_iter_ : int
+        Epochs run.
+    history_ : backprop.History
+        The last call's full per-epoch record.
+    """
+    )
+
+    _default_output = "softmax"
+    _default_cost = "cross-entropy"
+
+    def fit(self, X, y):
+        """Train on ``X`` of shape (n_samples, n_features) and class labels ``y`` (n_samples,)."""
+        return self._fit(X, y, incremental=False)
+
+    def partial_fit(self, X, y, classes=None):
+        """One epoch over ``(X, y)``; the first call needs ``classes``, every label there is."""
+        if not hasattr(self, "classes_"):
+            if classes is None:
+                raise ConfigError(
+                    "the first call to partial_fit needs classes=, the list of every label"
+                )
+            self._encoder = LabelEncoder().fit(column_or_1d(classes))
+            self.classes_ = self._encoder.classes_
+        elif classes is not None and not np.array_equal(unique_labels(classes), self.classes_):
+            raise ConfigError(
+                f"classes={list(classes)} differ from the first partial_fit's {list(self.classes_)}"
+            )
+        return self._fit(X, y, incremental=True)
+
+    def _validate_fit_data(self, X, y, *, reset, incremental):
+        X, y = validate_data(self, X, y, reset=reset, dtype=[np.float64, np.float32])
+        check_classification_targets(y)
+        if incremental or (self.warm_start and not reset):
+            unknown = np.setdiff1d(np.unique(y), self.classes_)
+            if unknown.size:
+                raise ConfigError(
+                    f"y has labels {list(unknown)} that are not in classes_ {list(self.classes_)}"
+                )
+        else:
+            self._encoder = LabelEncoder().fit(y)
+            self.classes_ = self._encoder.classes_
+            if len(self.classes_) < 2:
+                raise ConfigError(
+                    f"a classifier needs at least 2 classes in y, got only one class "
+                    f"({self.classes_[0]!r})"
+                )
+        return X, self._encoder.transform(y).astype(np.int64)
+
+    def _n_outputs(self, T) -> int:
+        return len(self.classes_)
+
+    def _stratify(self, T) -> bool:
+        counts = np.bincount(T)
+        return bool(counts[counts > 0].min() >= 2)
+
+    def _score_network(self, net, X, T) -> float:
+        return float(np.mean(net.predict(X).argmax(axis=1) == T))
+
+    def predict_proba(self, X):
+        """Class probabilities, shape (n_samples, n_classes), columns in ``classes_`` order."""
+        P = self._predict_output(X)
+        if self.network_.activations[-1] != "softmax":
+            P = np.clip(P, 0, None)
+            total = P.sum(axis=1, keepdims=True)
+            P = np.divide(P, total, out=np.full_like(P, 1 / P.shape[1]), where=total > 0)
+        return P
+
+    def predict_log_proba(self, X):
+        """ln of :meth:`predict_proba`."""
+        with np.errstate(divide="ignore"):
+            return np.log(self.predict_proba(X))
+
+    def predict(self, X):
+        """The most probable class of each row of ``X``, shape (n_samples,)."""
+        indices = self._predict_output(X).argmax(axis=1)
+        return self.classes_[indices]
+
+
+class BackpropRegressor(RegressorMixin, _BackpropEstimator):
+    __doc__ = (
+        """A regressor: a network with identity output and quadratic cost by default.
+
+    ``y`` may have one column or several (multi-output); ``predict`` returns
+    the same shape.
+    """
+        + _BackpropEstimator.__doc__.split("\n", 2)[2]
+        + """
+    Attributes
+    ----------
+    n_features_in_ : int
+    feature_names_in_ : ndarray of str, only when ``X`` had column names
+    network_ : backprop.Network
+        The trained network, ``[n_features, *hidden_layer_sizes, n_outputs]``.
+    loss_curve_ : list of float
+        The training cost after each epoch.
+    validation_scores_ : list of float
+        Validation R² after each epoch (``early_stopping`` only).
+    best_validation_score_ : float or None
+    best_loss_ : float
+    n_iter_ : int
+        Epochs run.
+    history_ : backprop.History
+        The last call's full per-epoch record.
+    """
+    )
+
+    def _validate_fit_data(self, X, y, *, reset, incremental):
+        X, y = validate_data(
+            self,
+            X,
+            y,
+            reset=reset,
+            multi_output=True,
+            y_numeric=True,
+            dtype=[np.float64, np.float32],
+        )
+        if reset:
+            self._y_1d = y.ndim == 1
+        T = y.reshape(-1, 1) if y.ndim == 1 else y
+        return X, T.astype(np.dtype(self.dtype), copy=False)
+
+    def _n_outputs(self, T) -> int:
+        return T.shape[1]
+
+    def _score_network(self, net, X, T) -> float:
+        return float(r2_score(T, net.predict(X)))
+
+    def predict(self, X):
+        """The network's output for each row of ``X``: (n_samples,) or (n_samples, n_outputs)."""
+        Y = self._predict_output(X)
+        return Y.ravel() if self._y_1d else Y
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.target_tags.multi_output = True
+        tags.target_tags.single_output = True
+        return tags
+
+
+def _number(name, value, *, low=None, high=None, open_low=False, open_high=False) -> float:
+    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not np.isfinite(value):
+        raise ConfigError(f"{name} must be a finite number, got {value!r}")
+    value = float(value)
+    too_low = low is not None and (value <= low if open_low else value < low)
+    too_high = high is not None and (value >= high if open_high else value > high)
+    if too_low or too_high:
+        lo = "(" if open_low else "["
+        hi = ")" if open_high else "]"
+        bounds = f"{lo}{'-inf' if low is None else low}, {'inf' if high is None else high}{hi}"
+        raise ConfigError(f"{name} must lie in {bounds}, got {value!r}")
+    return value
+
+
+def _integer(name, value, *, low=1) -> int:
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < low:
+        raise ConfigError(f"{name} must be an integer ≥ {low}, got {value!r}")
+    return int(value)
