@@ -47,6 +47,9 @@ _LAZY = {
     "train": ("training", "train"),
     "History": ("training", "History"),
     "Callback": ("training", "Callback"),
+    "Checkpoint": ("training", "Checkpoint"),
+    "TrainState": ("training", "TrainState"),
+    "evaluate": ("training", "evaluate"),
     "load": ("io", "load"),
     "save": ("io", "save"),
 }
