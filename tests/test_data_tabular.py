@@ -251,7 +251,7 @@ NPZ_CASES = [
     ("empty file", b"", DataFileError, r"not an NPZ file"),
     ("truncated", _truncated_npz(), DataFileError, r"not an NPZ file|corrupt"),
     ("no X", _npz_bytes(features=np.ones((2, 2)), y=np.zeros(2)), DataError,
-     r"no array 'X' \(found: y\)"),
+     r"no array 'X' \(found: features, y\)"),
     ("no y", _npz_bytes(X=np.ones((2, 2))), DataError, r"no array 'y'"),
     ("object array", _npz_bytes(X=np.array([[1, None]], dtype=object), y=np.zeros(1)),
      DataError, r"holds Python objects.*pickle"),

@@ -318,8 +318,11 @@ _ARCHIVE_ERRORS = (
 _MAX_RATIO = 1100
 
 
-def read_npz_arrays(raw: bytes, name: str, wanted=None) -> dict[str, np.ndarray]:
+def read_npz_arrays(raw: bytes, name: str, wanted=None, required=()) -> dict[str, np.ndarray]:
     """Numeric arrays of an NPZ archive's bytes, read without pickle.
+
+    ``wanted`` (default all) selects the arrays to read; a name in ``required``
+    that the archive lacks raises a DataError listing what it holds.
 
     Each member's NPY header is checked before anything is allocated: the
     dtype must be numeric and the declared shape must match the member's size.
@@ -339,6 +342,14 @@ def read_npz_arrays(raw: bytes, name: str, wanted=None) -> dict[str, np.ndarray]
             if wanted is not None and key not in wanted:
                 continue
             arrays[key] = _read_member(archive, info, key, name, len(raw))
+        names = [i.filename.removesuffix(".npy") for i in archive.infolist()]
+    for key in required:
+        if key not in arrays:
+            found = ", ".join(names[:20]) or "none"
+            raise DataError(
+                f"{name}: no array {key!r} (found: {found}); save with "
+                "numpy.savez(path, X=features, y=labels)"
+            )
     return arrays
 
 
@@ -405,14 +416,7 @@ def load_npz(
     raw = _read(path)
     name = str(path)
     keys = ("X", "y", "X_val", "y_val", "X_test", "y_test")
-    arrays = read_npz_arrays(raw, name, wanted=keys)
-    for key in ("X", "y"):
-        if key not in arrays:
-            found = ", ".join(sorted(arrays)) or "none"
-            raise DataError(
-                f"{name}: no array {key!r} (found: {found}); save with "
-                "numpy.savez(path, X=features, y=labels)"
-            )
+    arrays = read_npz_arrays(raw, name, wanted=keys, required=("X", "y"))
     parts = {"": (arrays["X"], arrays["y"])}
     for part in ("val", "test"):
         has_x, has_y = f"X_{part}" in arrays, f"y_{part}" in arrays
@@ -487,10 +491,7 @@ def read_features(path: str | Path, n_features: int | None = None) -> np.ndarray
     raw = _read(path)
     name = str(path)
     if path.suffix.lower() == ".npz":
-        arrays = read_npz_arrays(raw, name, wanted=("X",))
-        if "X" not in arrays:
-            raise DataError(f"{name}: no array 'X'; save with numpy.savez(path, X=features)")
-        X = arrays["X"]
+        X = read_npz_arrays(raw, name, wanted=("X",), required=("X",))["X"]
         if X.ndim < 2:
             raise DataError(f"{name}: X has shape {X.shape}; it needs shape (m, n_features)")
         X = _float32(X.reshape(X.shape[0], -1), "X", name)
