@@ -9,6 +9,9 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from hypothesis.extra import numpy as hnp
 
 from backprop.data import load, read_features
 from backprop.errors import BackpropError, ConfigError, DataError, DataFileError
@@ -305,3 +308,48 @@ def test_directory_instead_of_file(tmp_path):
     (tmp_path / "dir.csv").mkdir()
     with pytest.raises(DataFileError, match="is a directory"):
         load(str(tmp_path / "dir.csv"))
+
+
+# --------------------------------------------------------------------------- round trips
+
+BIG = float(np.float32(1e30))
+finite32 = st.floats(-BIG, BIG, allow_nan=False, width=32)
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    X=hnp.arrays(np.float32, st.tuples(st.integers(1, 12), st.integers(1, 5)), elements=finite32),
+    labels=st.lists(st.integers(-3, 3), min_size=12, max_size=12),
+    header=st.booleans(),
+)
+def test_csv_round_trip(tmp_path_factory, X, labels, header):
+    """Whatever NumPy writes with savetxt reads back exactly (float32), labels mapped."""
+    y = np.array(labels[: len(X)])
+    path = tmp_path_factory.mktemp("rt") / "rt.csv"
+    names = ",".join(f"f{i}" for i in range(X.shape[1])) + ",label" if header else ""
+    np.savetxt(path, np.column_stack([X.astype(np.float64), y]), delimiter=",",
+               fmt="%.9g", header=names, comments="")  # fmt: skip
+    ds = load(str(path), validation_fraction=0, test_fraction=0)
+    np.testing.assert_array_equal(ds.X_train, X)
+    classes = np.unique(y)
+    np.testing.assert_array_equal(ds.classes, classes)
+    np.testing.assert_array_equal(ds.classes[ds.y_train], y)
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    X=hnp.arrays(
+        st.sampled_from([np.uint8, np.int32, np.float32, np.float64, ">f8"]),
+        st.tuples(st.integers(1, 10), st.integers(1, 4), st.integers(1, 3)),
+        elements=st.integers(0, 200),
+    ),
+    compressed=st.booleans(),
+)
+def test_npz_round_trip(tmp_path_factory, X, compressed):
+    y = np.arange(len(X)) % 3
+    path = tmp_path_factory.mktemp("rt") / "rt.npz"
+    (np.savez_compressed if compressed else np.savez)(path, X=X, y=y)
+    ds = load(str(path), validation_fraction=0, test_fraction=0)
+    np.testing.assert_array_equal(ds.X_train, X.reshape(len(X), -1).astype(np.float32))
+    np.testing.assert_array_equal(ds.y_train, y)  # labels 0, 1, 2 map to themselves
+    assert ds.image_shape == X.shape[1:]
