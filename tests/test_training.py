@@ -793,3 +793,39 @@ def test_docs_examples_run():
         callbacks=[ns["GradientNorm"]()],
     )
     assert len(h.extras["weight_norm"]) == 2 and h.extras["weight_norm"][0] > 0
+
+
+def test_resume_after_early_stop_trains_no_further_and_bad_checkpoints_are_refused():
+    X, Y = _regression(n=60)
+    args = dict(
+        epochs=200, batch_size=10, lr=0.02, seed=0, patience=4, validation_data=(X, 0.5 * Y)
+    )
+    saved = {}
+
+    class Keep(Callback):
+        def on_epoch_end(self, state):
+            saved["ckpt"] = state.checkpoint()
+
+    net = bp.Network([3, 10, 1], activation="tanh", output="identity", seed=0)
+    h = train(net, X, Y, callbacks=[Keep()], **args)
+    assert h.stopped_early
+    again = bp.Network([3, 10, 1], activation="tanh", output="identity", seed=1)
+    h2 = train(again, X, Y, resume=saved["ckpt"], **args)
+    assert h2.epoch == h.epoch and h2.stopped_early
+    for p, q in zip(again.params(), net.params()):  # both hold the best epoch's weights
+        np.testing.assert_array_equal(p, q)
+
+    other = bp.Network([3, 7, 1], activation="tanh", output="identity", seed=1)
+    with pytest.raises(ConfigError, match="shape"):
+        train(other, X, Y, resume=saved["ckpt"], **args)
+    with pytest.raises(ConfigError, match="batch size"):
+        train(again, X, Y, resume=saved["ckpt"], **{**args, "batch_size": 5})
+    tensors, meta = saved["ckpt"]
+    with pytest.raises(ConfigError, match="cannot resume"):
+        train(again, X, Y, resume=({}, meta), **args)
+    with pytest.raises(ConfigError, match="optimizer state is for 'sgd'"):
+        train(again, X, Y, resume=saved["ckpt"], **{**args, "optimizer": "adam"})
+    with pytest.raises(ConfigError, match="schedule state is for 'constant'"):
+        train(again, X, Y, resume=saved["ckpt"], **{**args, "schedule": "step:2"})
+    for p, q in zip(again.params(), net.params()):  # refused checkpoints changed nothing
+        np.testing.assert_array_equal(p, q)

@@ -43,6 +43,11 @@ class Schedule:
         return {"name": self.name}
 
     def load_state_dict(self, state: dict) -> None:
+        if state.get("name") != self.name:
+            raise ConfigError(
+                f"schedule state is for {state.get('name')!r}, not {self.name!r}; "
+                f"resume with the schedule the run started with"
+            )
         for key, value in state.items():
             if key != "name":
                 setattr(self, key, value)

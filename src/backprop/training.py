@@ -29,6 +29,7 @@ middle of an epoch.
 
 from __future__ import annotations
 
+import copy
 import math
 import time
 from collections.abc import Sequence
@@ -255,7 +256,7 @@ class TrainState:
             "best_score": self.best_score,
             "wait": self.wait,
             "epoch_seconds": self.epoch_seconds,
-            "rng": _rng_state_to_json(self.rng.bit_generator.state),
+            "rng": copy.deepcopy(self.rng.bit_generator.state),
             "optimizer": opt_meta,
             "optimizer_lists": sorted(k for k, v in opt.items() if isinstance(v, list)),
             "schedule": self.schedule.state_dict(),
@@ -266,36 +267,51 @@ class TrainState:
 
     def _restore(self, tensors: dict[str, np.ndarray], meta: dict) -> None:
         """Load a :meth:`checkpoint` into this freshly built state (weights in place)."""
+        try:
+            self._load(tensors, meta)
+        except (KeyError, TypeError, ValueError) as err:
+            if isinstance(err, ConfigError):
+                raise
+            raise ConfigError(
+                f"cannot resume from this checkpoint ({type(err).__name__}: {err}); "
+                f"it must come from TrainState.checkpoint() of a run with the same network"
+            ) from None
+
+    def _load(self, tensors, meta) -> None:
+        # check everything first, so that a refused checkpoint changes nothing
         if meta["n_train"] != self.n_train or meta["batch_size"] != self.batch_size:
             raise ConfigError(
                 f"checkpoint was made with {meta['n_train']} training rows and batch size "
                 f"{meta['batch_size']}; resume with the same data and batch_size"
             )
-        for l in self.net.W.keys():
-            self.net.W[l][...] = tensors[f"W{l}"]
-            self.net.b[l][...] = tensors[f"b{l}"]
+        params = self.net.params()
+        names = [f"{kind}{l}" for l in self.net.W.keys() for kind in ("W", "b")]
+        for name, p in zip(names, params):
+            if tensors[name].shape != p.shape:
+                raise ConfigError(
+                    f"checkpoint {name} has shape {tensors[name].shape}, the network's "
+                    f"{p.shape}; resume with the network the checkpoint was made with"
+                )
         opt = dict(meta["optimizer"])
         for key in meta["optimizer_lists"]:
             opt[key] = [tensors[f"optimizer.{key}.{i}"] for i in range(opt[key])]
+        history = History.from_dict(meta["history"])
+        best = (
+            [tensors[f"best.{i}"].copy() for i in range(len(params))] if meta["has_best"] else None
+        )
         self.optimizer.load_state_dict(opt)
         self.schedule.load_state_dict(meta["schedule"])
-        self.rng.bit_generator.state = _rng_state_from_json(meta["rng"])
-        self.history = History.from_dict(meta["history"])
+        # then take it over
+        for name, p in zip(names, params):
+            p[...] = tensors[name]
+        self.rng.bit_generator.state = copy.deepcopy(meta["rng"])
+        self.history = history
         self.epoch, self.batch = int(meta["epoch"]), int(meta["batch"])
         self.lr, self.wait = float(meta["lr"]), int(meta["wait"])
         self.best_score = meta["best_score"]
+        self.best_params = best
         self.epoch_seconds = float(meta["epoch_seconds"])
         self.perm = tensors["perm"].astype(np.intp) if "perm" in tensors else None
-        if meta.get("has_best"):
-            self.best_params = [tensors[f"best.{i}"].copy() for i in range(2 * self.net.L)]
-
-
-def _rng_state_to_json(state: dict) -> dict:
-    return {k: (_rng_state_to_json(v) if isinstance(v, dict) else v) for k, v in state.items()}
-
-
-def _rng_state_from_json(state: dict) -> dict:
-    return {k: (_rng_state_from_json(v) if isinstance(v, dict) else v) for k, v in state.items()}
 
 
 # -- data at the edge --------------------------------------------------------
@@ -398,7 +414,7 @@ def _evaluate(net, data: _Dataset, chunk: int = EVAL_CHUNK) -> tuple[float, floa
             z = net.W[l] @ a + net.b[l]  # z^l = W^l a^{l-1} + b^l
             a = net.act[l].f(z)  # a^l = σ(z^l)
         t = data.T[start:stop].T
-        total += float(net.cost_fn.value(z, a, t, net.act[L]).sum())
+        total += float(net.cost_fn.value(z, a, t, net.act[L]).sum(dtype=np.float64))
         if data.kind == "argmax":
             correct += int((a.argmax(axis=0) == data.labels[start:stop]).sum())
         elif data.kind == "threshold":
@@ -710,7 +726,7 @@ class _Loop:
         last_good = [p.copy() for p in params]
         with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
             self._call("on_train_begin")
-            while not state.stop and (state.in_epoch or state.epoch < state.epochs):
+            while not state.stop and (state.in_epoch or self._more_epochs()):
                 if not state.in_epoch:
                     for saved, p in zip(last_good, params):
                         saved[...] = p
@@ -724,6 +740,11 @@ class _Loop:
                 for p, best in zip(params, state.best_params):
                     p[...] = best  # early stopping: return the best epoch's weights
             self._call("on_train_end")
+
+    def _more_epochs(self) -> bool:
+        """Another epoch is due: epochs left and patience not exhausted."""
+        exhausted = self.patience is not None and self.state.wait >= self.patience
+        return self.state.epoch < self.state.epochs and not exhausted
 
     def _begin_epoch(self) -> None:
         state = self.state
@@ -794,10 +815,9 @@ class _Loop:
                 state.wait += 1
         state.schedule.observe(score, self.mode)
         state.perm = None
+        if not self._more_epochs() and state.epoch < state.epochs:
+            h.stopped_early = True  # patience exhausted
         self._call("on_epoch_end")
-        if self.patience and state.wait >= self.patience:
-            h.stopped_early = state.epoch < state.epochs
-            return False
         return True
 
 
