@@ -31,9 +31,12 @@ header p { color: var(--muted); margin: .2rem 0; }
 figure.term { margin: 0; max-width: 100%; overflow-x: auto; }
 figure.term figcaption { text-align: center; font-size: .95rem; }
 figure.term .stats { display: block; color: var(--muted); font-size: .8rem; }
-table.matrix { border-collapse: separate; border-spacing: 0; margin: 0 auto;
-               border-left: 2px solid var(--fg); border-right: 2px solid var(--fg);
-               border-radius: 6px; padding: 0 .25rem; }
+.bracket { position: relative; display: table; margin: 0 auto; padding: .1rem .4rem; }
+.bracket::before, .bracket::after { content: ""; position: absolute; top: 0; bottom: 0;
+                                    width: .3rem; border: 2px solid var(--fg); }
+.bracket::before { left: 0; border-right: none; }
+.bracket::after { right: 0; border-left: none; }
+table.matrix { border-collapse: collapse; border-spacing: 0; }
 table.matrix td { padding: .05rem .45rem; text-align: right; white-space: nowrap;
                   font-family: ui-monospace, "SFMono-Regular", Menlo, Consolas, monospace;
                   font-size: .9rem; font-variant-numeric: tabular-nums; }
@@ -75,8 +78,9 @@ def _matrix(term: Term, full: bool) -> str:
     shape = f"{value.shape[0]}×{value.shape[1]}"
     return (
         f'<figure class="term"><figcaption>{term.label.math()}{extra}</figcaption>'
-        f'<table class="matrix" data-key="{escape(term.key)}" data-shape="{shape}"'
-        f' aria-label="{escape(term.label.text())}">{body}</table></figure>'
+        f'<div class="bracket"><table class="matrix" data-key="{escape(term.key)}"'
+        f' data-shape="{shape}" aria-label="{escape(term.label.text())}">{body}</table></div>'
+        "</figure>"
     )
 
 
