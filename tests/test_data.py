@@ -204,6 +204,25 @@ def test_digits_shapes_scaling_and_split():
     np.testing.assert_array_equal(y[order_ours], raw.target[order_raw])
 
 
+def test_digits_without_the_bundled_csv_falls_back_to_sklearn(monkeypatch):
+    import importlib.util
+
+    fast = load("digits")
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None)
+    slow = load("digits")
+    assert slow.fingerprint == fast.fingerprint
+    np.testing.assert_array_equal(slow.X_train, fast.X_train)
+
+
+def test_digits_does_not_import_sklearn():
+    import subprocess
+    import sys
+
+    code = "import sys, backprop.data as d; d.load('digits'); print('sklearn' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"  # importing sklearn.datasets costs ~1 s
+
+
 def test_digits_split_is_seeded():
     a, b, c = load("digits", seed=1), load("digits", seed=1), load("digits", seed=2)
     np.testing.assert_array_equal(a.X_train, b.X_train)
