@@ -547,3 +547,24 @@ def test_explain_model_errors(mnist_model):
     assert code == 2 and "--layers" in err
     code, _, err = run_cli(str(path), "--data", "digits")
     assert code == 2 and "64" in err
+
+
+def test_explain_model_defaults_to_the_data_it_was_trained_on(tmp_path):
+    from backprop import data
+    from backprop import io as bpio
+
+    ds = data.load("digits")
+    net = bp.Network(
+        [64, 10, 10],
+        activation="relu",
+        output="softmax",
+        cost="cross-entropy",
+        init="he-normal",
+        seed=0,
+    )
+    path = tmp_path / "digits.safetensors"
+    bpio.save(net, path, metadata={"data_spec": "digits"})
+    rep = json_report(str(path), "--example", "4", "--batch", "2")
+    np.testing.assert_allclose(np.array(rep["x"]).T, ds.X_test[4:6], rtol=1e-7)
+    np.testing.assert_array_equal(np.array(rep["t"]).argmax(axis=0), ds.y_test[4:6])
+    assert rep["m"] == 2 and rep["gradcheck"]["passed"]

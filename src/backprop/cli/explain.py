@@ -40,7 +40,11 @@ def register(subparsers) -> None:
         description=DESCRIPTION,
     )
     p.add_argument("model", nargs="?", metavar="MODEL", help="a model file (default: a new net)")
-    p.add_argument("--data", metavar="SPEC", help="with MODEL: digits, mnist[:DIR], a .csv/.npz")
+    p.add_argument(
+        "--data",
+        metavar="SPEC",
+        help="with MODEL: digits, mnist[:DIR], a .csv/.npz (default: the data it was trained on)",
+    )
     p.add_argument(
         "--example",
         type=int,
@@ -156,10 +160,11 @@ def _from_model(args):
         raise ConfigError(
             f"{', '.join(given)} describe a new network; drop them to explain MODEL as saved"
         )
-    if not args.data:
-        raise ConfigError("explain MODEL needs --data SPEC to take the example from")
     net = io.load(args.model)
-    ds = _common.load_dataset(args.data)
+    spec = args.data or (net.metadata or {}).get("data_spec")
+    if not spec:
+        raise ConfigError("explain MODEL needs --data SPEC to take the example from")
+    ds = _common.load_dataset(spec)
     split = args.split or ("test" if _common.has_rows(ds.X_test) else "train")
     X, y = getattr(ds, f"X_{split}"), getattr(ds, f"y_{split}")
     if not _common.has_rows(X):
