@@ -229,6 +229,11 @@ def test_digits_split_is_seeded():
     np.testing.assert_array_equal(a.y_test, b.y_test)
     assert not np.array_equal(a.y_test, c.y_test)
     assert a.fingerprint == c.fingerprint  # the source is the same
+    import json
+
+    assert json.loads(json.dumps(a.summary()))["split"] == {
+        "rule": "random", "validation_fraction": 0.1, "test_fraction": 0.2, "seed": 1
+    }  # fmt: skip
     d = load("digits", validation_fraction=0.2, test_fraction=0.2)
     assert (len(d.y_train), len(d.y_val), len(d.y_test)) == (
         1079,

@@ -28,7 +28,7 @@ from .._atomic import atomic_write
 from ..errors import ConfigError, DataError, DataFileError
 from .dataset import Dataset
 from .idx import IMAGES_MAGIC, LABELS_MAGIC, parse_idx, read_bytes
-from .splits import check_fraction, split_indices
+from .splits import check_fraction, random_split_info, split_indices
 
 __all__ = [
     "FASHION_CLASSES",
@@ -127,7 +127,7 @@ def load_digits(
         image_shape=(8, 8),
         fingerprint=digest.hexdigest(),
         source="scikit-learn load_digits()",
-        split={"rule": "random", "validation_fraction": v, "test_fraction": t, "seed": seed},
+        split=random_split_info(v, t, seed),
     )
 
 
@@ -263,7 +263,7 @@ def load_idx_dataset(
         class_names=IDX_DATASETS[name]["class_names"],
         split={
             "rule": "last n_val training images validate; the test files test",
-            "validation_fraction": f,
+            "validation_fraction": float(f),
             "n_val": n_val,
         },
     )

@@ -6,7 +6,7 @@ import numpy as np
 
 from ..errors import ConfigError, DataError
 
-__all__ = ["check_fraction", "one_hot", "split_indices"]
+__all__ = ["check_fraction", "one_hot", "random_split_info", "split_indices"]
 
 
 def check_fraction(name: str, value: float) -> float:
@@ -52,6 +52,18 @@ def split_indices(
     test = np.sort(perm[n_val : n_val + n_test])
     train = np.sort(perm[n_val + n_test :])
     return train, val, test
+
+
+def random_split_info(validation_fraction, test_fraction, seed) -> dict:
+    """JSON-ready description of a random split (for ``Dataset.split`` and model metadata)."""
+    if not (seed is None or isinstance(seed, (int, np.integer))):
+        seed = repr(seed)  # a Generator or SeedSequence: recorded, not reproducible from JSON
+    return {
+        "rule": "random",
+        "validation_fraction": float(validation_fraction),
+        "test_fraction": float(test_fraction),
+        "seed": None if seed is None else seed if isinstance(seed, str) else int(seed),
+    }
 
 
 def one_hot(y, n_classes: int, dtype="float64") -> np.ndarray:

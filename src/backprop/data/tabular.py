@@ -29,7 +29,7 @@ import numpy as np
 
 from ..errors import ConfigError, DataError, DataFileError
 from .dataset import Dataset
-from .splits import check_fraction, split_indices
+from .splits import check_fraction, random_split_info, split_indices
 
 __all__ = ["load_csv", "load_npz", "read_csv_table", "read_features", "read_npz_arrays"]
 
@@ -274,7 +274,7 @@ def _split_dataset(
     train, val, test = split_indices(len(X), validation_fraction=v, test_fraction=t, rng=rng)
     X_val, y_val = explicit.get("val", (X[val], y[val]))
     X_test, y_test = explicit.get("test", (X[test], y[test]))
-    split = {"rule": "random", "validation_fraction": v, "test_fraction": t, "seed": seed}
+    split = random_split_info(v, t, seed)
     for part in explicit:
         split[part] = f"from the file's X_{part}, y_{part}"
     return Dataset(
