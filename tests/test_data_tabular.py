@@ -61,6 +61,8 @@ def test_csv_without_header_label_column_by_index_name_and_string(tmp_path):
     np.testing.assert_array_equal(ds.X_train[:, 0], [1.5, 2.5, 3.5, 4.5])
     same = load(str(path), label_column="0", validation_fraction=0, test_fraction=0)
     np.testing.assert_array_equal(same.y_train, ds.y_train)
+    last = load(str(path), label_column=None, validation_fraction=0, test_fraction=0)
+    assert last.classes.tolist() == [2, 4, 6, 8]  # None means the default, the last column
     neg = load(str(path), label_column=-3, validation_fraction=0, test_fraction=0)
     np.testing.assert_array_equal(neg.y_train, ds.y_train)
     named = write(tmp_path, "named.csv", "a,b,c\n" + body)

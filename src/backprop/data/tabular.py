@@ -159,6 +159,8 @@ def _parse_rows(rows, numbered, header, width: int, name: str) -> np.ndarray:
 
 def _label_index(label_column, header: list[str] | None, width: int, name: str) -> int:
     """Resolve ``label_column`` (int, numeric string, or header name) to a column index."""
+    if label_column is None:
+        label_column = -1
     if isinstance(label_column, str):
         if header is not None and label_column in header:
             return header.index(label_column)
