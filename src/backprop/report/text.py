@@ -265,7 +265,8 @@ def _is_source_note(note: str) -> bool:
 def render_markdown(e: Explanation, *, full: bool = False) -> str:
     st = Style(False)
     out = ["# Backpropagation, step by step", ""]
-    out += [*describe(e), ""]
+    for line in describe(e):
+        out += [line, ""]
     for i, step in enumerate(e.steps(), 1):
         out += [f"## {i}. {step.title}", "", f"$$ {step.equation.latex()} $$", ""]
         if step.rows:
