@@ -28,6 +28,7 @@ from .gradcheck import relative_error
 from .network import Layers, Network
 from .report.expr import (
     ALPHA,
+    SIGMA,
     SIGMA_PRIME,
     Call,
     Expr,
@@ -41,6 +42,7 @@ from .report.expr import (
     Text,
     delta,
     partial,
+    sup,
 )
 
 __all__ = ["Check", "Explanation", "Step", "Term", "explain", "source_example"]
@@ -395,7 +397,7 @@ def _steps(e: Explanation) -> list[Step]:
 
     # Forward pass, layer by layer.
     for l in range(1, L + 1):
-        sig = Sym(_act_symbol(acts[l - 1]), tex=_act_tex(acts[l - 1]))
+        sig = SIGMA
         eq = Row(
             Sym("z", l),
             "=",
@@ -452,7 +454,7 @@ def _steps(e: Explanation) -> list[Step]:
         steps.append(
             Step(
                 f"bp4-{l}",
-                f"BP4: ∂C/∂W{_sup(l)}",
+                f"BP4: ∂C/∂W{sup(l)}",
                 bp4,
                 [
                     [
@@ -485,7 +487,7 @@ def _steps(e: Explanation) -> list[Step]:
         steps.append(
             Step(
                 f"bp3-{l}",
-                f"BP3: ∂C/∂b{_sup(l)}",
+                f"BP3: ∂C/∂b{sup(l)}",
                 bp3,
                 [
                     [
@@ -560,26 +562,12 @@ def _steps(e: Explanation) -> list[Step]:
     return steps
 
 
-def _sup(l) -> str:
-    from .report.expr import sup
-
-    return sup(l)
-
-
 def _num(v: float) -> str:
     return f"{v:g}"
 
 
 def _avg_ops(m: int) -> list:
     return [f"1/{m} ×"] if m > 1 else []
-
-
-def _act_symbol(name: str) -> str:
-    return "σ"
-
-
-def _act_tex(name: str) -> str:
-    return "\\sigma"
 
 
 _FORMULAS = {
@@ -629,7 +617,7 @@ def _cost_step(e: Explanation) -> Step:
     rows = [
         [Term(_S("a", L, e), e.a[L], f"a{L}"), "−", Term(Shaped(t, (e.sizes[-1], m)), e.t, "t")]
     ]
-    notes = [f"The mean over the {m} examples." if m > 1 else ""][: 1 if m > 1 else 0]
+    notes = [f"The mean over the {m} examples."] if m > 1 else []
     if e.cost_name == "quadratic":
         notes.append("The source's cost: half the squared distance between the output aᴸ and t.")
     return Step("cost", f"The cost ({e.cost_name})", eq, rows, notes=notes, value=e.cost)
@@ -704,7 +692,7 @@ def _bp1_step(e: Explanation) -> Step:
             )
     if L == 2 and m == 1 and e.cost_name == "quadratic" and out != "softmax":
         notes.append("The source calls this δ² ≡ (a² − t) ∘ σ'(z²).")
-    return Step("bp1", f"BP1: the output error δ{_sup(L)}", eq, rows, dims, notes=notes)
+    return Step("bp1", f"BP1: the output error δ{sup(L)}", eq, rows, dims, notes=notes)
 
 
 def _bp2_step(e: Explanation, l: int) -> Step:
@@ -741,4 +729,4 @@ def _bp2_step(e: Explanation, l: int) -> Step:
             "The source writes δ¹ [≡ W²]ᵀ δ³ ∘ σ'(z¹): the bracket is misplaced and δ³ is a typo; "
             "it means δ¹ ≡ (W²)ᵀ δ² ∘ σ'(z¹)."
         )
-    return Step(f"bp2-{l}", f"BP2: δ{_sup(l)} from δ{_sup(l + 1)}", eq, rows, dims, notes=notes)
+    return Step(f"bp2-{l}", f"BP2: δ{sup(l)} from δ{sup(l + 1)}", eq, rows, dims, notes=notes)
