@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..errors import ConfigError
-from . import _common
+from . import _checkpoint, _common
 
 #: what ``backprop train`` does with no arguments: a small ReLU network on the
 #: built-in 8×8 digits that trains in about a second and reaches ≥ 95 % on its test split
@@ -131,6 +131,7 @@ def register(subparsers) -> None:
     out.add_argument(
         "--plots", metavar="DIR", help="write learning curves and other figures into DIR"
     )
+    _checkpoint.add_arguments(p)
     p.set_defaults(run=run)
 
 
@@ -281,6 +282,7 @@ def run(args) -> int:
     config, preset = resolve_config(args)
     check_config(config)
     _common.check_out_path(args.out)
+    _checkpoint.check_arguments(args)
     if args.plots:
         _check_plots_dir(args.plots)
     dataset = load_data(config)
@@ -291,13 +293,20 @@ def run(args) -> int:
     if not args.quiet:
         session.callbacks.append(_common.Progress(sys.stderr))
         print(_header(config, dataset, net), file=sys.stderr)
+    checkpoint = _checkpoint.setup(args, session)
     history = fit(session)
 
     if session.interrupt.interrupted:
         epoch, batch = session.interrupt.where or (0, 0)
         print(
             f"backprop: interrupted at epoch {epoch}, batch {batch}; "
-            + ("model not saved" if args.out else "nothing saved"),
+            + (
+                f"checkpoint saved to {checkpoint.last}; add --resume to continue"
+                if checkpoint is not None and checkpoint.last is not None
+                else "model not saved"
+                if args.out
+                else "nothing saved"
+            ),
             file=sys.stderr,
         )
         return 130

@@ -1,0 +1,282 @@
+"""``backprop train --checkpoint DIR [--checkpoint-every N] [--resume]``.
+
+A checkpoint directory holds files named by their position in the run::
+
+    DIR/ckpt-e0003-b000010.safetensors     after 10 mini-batches of epoch 3
+    DIR/ckpt-e0003-b000045.safetensors     at the end of epoch 3 (45 mini-batches)
+
+Each is one :func:`backprop.io.save_checkpoint` file (written atomically, with a
+SHA-256 checksum of its tensors) holding everything ``TrainState.checkpoint()``
+captures — weights, optimiser state, random-generator state, epoch and batch
+position, the epoch's order of the rows, schedule and early-stopping state,
+history — plus the run's full configuration and the data's fingerprint under
+``meta["run"]``. A checkpoint is written at the end of every epoch, every N
+mini-batches within an epoch with ``--checkpoint-every N``, and when Ctrl-C
+stops the run. After each write only the newest :data:`KEEP` files are kept;
+older ones are deleted once the new one is complete.
+
+``--resume`` continues from the newest checkpoint that loads and verifies;
+a file that does not (a corrupted disk block) is renamed to ``*.corrupt``
+with a warning, and the one before it is used. With no complete checkpoint
+the run starts from the beginning and says so. A checkpoint made with other
+settings or other data is refused (exit 2). Because the checkpoint restores
+the exact state, a run killed at any moment and resumed — any number of
+times — ends with the same weights, bit for bit, as one never interrupted.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import sys
+from pathlib import Path
+
+from ..errors import ConfigError, ModelFileError
+from ..training import Callback
+
+#: how many checkpoint files a directory keeps (newest first)
+KEEP = 2
+_NAME = re.compile(r"^ckpt-e(\d+)-b(\d+)\.safetensors$")
+_TMP = re.compile(r"^\.ckpt-e\d+-b\d+\.safetensors\.[0-9a-f]+\.tmp$")
+
+#: settings that may differ on resume: training longer is allowed; the data and the
+#: architecture are compared by the data's fingerprint and the resolved layer sizes
+_MAY_CHANGE = ("epochs", "data", "layers")
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """``--checkpoint DIR``, ``--checkpoint-every N`` and ``--resume``."""
+    g = parser.add_argument_group("checkpoints")
+    g.add_argument(
+        "--checkpoint",
+        metavar="DIR",
+        help="save the whole training state into DIR (created if missing) at the end of "
+        "every epoch and on Ctrl-C, keeping the newest 2 files",
+    )
+    g.add_argument(
+        "--checkpoint-every",
+        type=_every,
+        metavar="N",
+        help="also checkpoint every N mini-batches within an epoch (default: epoch ends only)",
+    )
+    g.add_argument(
+        "--resume",
+        action="store_true",
+        help="continue the run from the newest complete checkpoint in --checkpoint DIR "
+        "(same settings; --epochs may be raised); starts afresh if there is none",
+    )
+
+
+def _every(text: str) -> int | None:
+    if text.strip().lower() == "epoch":
+        return None
+    try:
+        n = int(text)
+    except ValueError:
+        n = 0
+    if n < 1:
+        raise argparse.ArgumentTypeError(
+            f"needs a positive number of mini-batches such as 100, or 'epoch'; got {text!r}"
+        )
+    return n
+
+
+def check_arguments(args) -> None:
+    """Fail before any work on flags that cannot go together or a DIR that cannot be used."""
+    directory = getattr(args, "checkpoint", None)
+    if directory is None:
+        if getattr(args, "resume", False):
+            raise ConfigError(
+                "--resume needs --checkpoint DIR, the directory the interrupted run wrote"
+            )
+        if getattr(args, "checkpoint_every", None) is not None:
+            raise ConfigError("--checkpoint-every needs --checkpoint DIR to write into")
+        return
+    d = Path(directory)
+    if d.exists() and not d.is_dir():
+        raise ConfigError(f"--checkpoint {directory} is a file; give a directory")
+    if not d.exists() and not d.parent.is_dir():
+        raise ConfigError(
+            f"--checkpoint {directory}: directory {d.parent} does not exist; create it first"
+        )
+    if not args.resume and d.is_dir() and checkpoints(d):
+        raise ConfigError(
+            f"--checkpoint {directory} already holds checkpoints of a run; add --resume to "
+            "continue it, or give an empty directory"
+        )
+
+
+def checkpoints(directory: str | os.PathLike) -> list[Path]:
+    """The checkpoint files in ``directory``, newest (latest position) first."""
+    found = []
+    for entry in os.scandir(directory):
+        m = _NAME.match(entry.name)
+        if m and entry.is_file():
+            found.append(((int(m[1]), int(m[2])), Path(entry.path)))
+    return [p for _, p in sorted(found, reverse=True)]
+
+
+def file_name(epoch: int, batch: int) -> str:
+    return f"ckpt-e{epoch:04d}-b{batch:06d}.safetensors"
+
+
+def run_identity(config: dict, dataset) -> dict:
+    """What must match for a checkpoint to continue this run: settings and data."""
+    return {"config": dict(config), "data_fingerprint": dataset.fingerprint}
+
+
+def setup(args, session, err=None) -> CheckpointDir | None:
+    """Add the checkpoint callback to ``session`` and, with --resume, the state to resume.
+
+    Prints one line on ``err`` (stderr) saying where the run resumes or that it
+    starts from the beginning.
+    """
+    if getattr(args, "checkpoint", None) is None:
+        return None
+    err = err or sys.stderr
+    directory = Path(args.checkpoint)
+    directory.mkdir(exist_ok=True)
+    _remove_stray_temporaries(directory)
+    identity = run_identity(session.config, session.dataset)
+    if args.resume:
+        found = newest_complete(directory, err)
+        if found is None:
+            print(
+                f"backprop: no complete checkpoint in {directory}; starting from the beginning",
+                file=err,
+            )
+        else:
+            path, tensors, meta = found
+            check_same_run(path, meta, identity)
+            if meta["epoch"] > session.config["epochs"]:
+                raise ConfigError(
+                    f"checkpoint {path} is at epoch {meta['epoch']} but --epochs is "
+                    f"{session.config['epochs']}; give --epochs {meta['epoch']} or more"
+                )
+            session.train_kwargs["resume"] = (tensors, meta)
+            print(
+                f"backprop: resuming from {path} (epoch {meta['epoch']}, batch {meta['batch']})",
+                file=err,
+            )
+    callback = CheckpointDir(directory, identity, every=args.checkpoint_every)
+    callback.prune()  # a run killed between a write and the deletions left one too many
+    session.callbacks.append(callback)
+    return callback
+
+
+def newest_complete(directory: Path, err) -> tuple[Path, dict, dict] | None:
+    """``(path, tensors, meta)`` of the newest checkpoint that loads and verifies, or None.
+
+    A file that fails to load is renamed to ``<name>.corrupt`` (so it is not
+    tried, nor counted as one of the newest, again) with a warning on ``err``.
+    """
+    from ..io import load_checkpoint
+
+    for path in checkpoints(directory):
+        try:
+            tensors, meta = load_checkpoint(path)
+            if not isinstance(meta.get("run"), dict):
+                raise ModelFileError(f"{path}: not written by `backprop train --checkpoint`")
+        except ModelFileError as exc:
+            aside = path.with_name(path.name + ".corrupt")
+            try:
+                os.replace(path, aside)
+                moved = f"; renamed it to {aside.name}"
+            except OSError:
+                moved = ""
+            print(f"backprop: warning: skipping checkpoint: {exc}{moved}", file=err)
+            continue
+        return path, tensors, meta
+    return None
+
+
+def check_same_run(path: Path, meta: dict, identity: dict) -> None:
+    """Refuse to resume a checkpoint made with other settings or other data."""
+    run = meta["run"]
+    saved, now = run.get("config", {}), identity["config"]
+    diffs = []
+    for key in sorted(set(saved) | set(now)):
+        if key in _MAY_CHANGE or saved.get(key) == _plain(now.get(key)):
+            continue
+        diffs.append(f"{_flag(key)} {_show(saved.get(key))} there, {_show(now.get(key))} now")
+    if run.get("data_fingerprint") != identity["data_fingerprint"]:
+        diffs.append("the data differ (another file, or the file changed)")
+    if diffs:
+        shown = "; ".join(diffs[:3]) + (f"; and {len(diffs) - 3} more" if len(diffs) > 3 else "")
+        raise ConfigError(
+            f"cannot resume from {path}: it was made with other settings ({shown}); "
+            "rerun with the checkpoint's settings, or use another --checkpoint directory"
+        )
+
+
+def _flag(key: str) -> str:
+    return {"sizes": "--layers"}.get(key, "--" + key.replace("_", "-"))
+
+
+def _show(value) -> str:
+    if isinstance(value, list):
+        return ",".join(map(str, value))
+    return "(none)" if value is None else str(value)
+
+
+def _plain(value):
+    """``value`` as it comes back from the checkpoint's JSON (tuples become lists)."""
+    if isinstance(value, tuple):
+        return [_plain(v) for v in value]
+    if isinstance(value, list):
+        return [_plain(v) for v in value]
+    return value
+
+
+def _remove_stray_temporaries(directory: Path) -> None:
+    """Delete ``.ckpt-….tmp`` files a killed run left behind (never a complete checkpoint)."""
+    for entry in os.scandir(directory):
+        if _TMP.match(entry.name):
+            try:
+                os.unlink(entry.path)
+            except OSError:
+                pass
+
+
+class CheckpointDir(Callback):
+    """Write the training state into a directory: every epoch end, every N batches, on stop.
+
+    ``every`` is N mini-batches within an epoch, or None for epoch ends only.
+    After each write, all but the newest :data:`KEEP` checkpoints are deleted.
+    """
+
+    def __init__(self, directory: Path, identity: dict, every: int | None = None, keep=KEEP):
+        self.directory = Path(directory)
+        self.identity = identity
+        self.every = every
+        self.keep = keep
+        self.last: Path | None = None
+
+    def save(self, state) -> Path:
+        from ..io import save_checkpoint
+
+        tensors, meta = state.checkpoint()
+        meta["run"] = self.identity
+        path = self.directory / file_name(state.epoch, state.batch)
+        save_checkpoint(path, tensors, meta)
+        self.last = path
+        self.prune()
+        return path
+
+    def prune(self) -> None:
+        """Delete all but the newest ``keep`` checkpoints (called once a new one is complete)."""
+        for old in checkpoints(self.directory)[self.keep :]:
+            try:
+                os.unlink(old)
+            except OSError:
+                pass
+
+    def on_batch_end(self, state):
+        if state.stop:  # Ctrl-C (or another callback) ends the run here
+            self.save(state)
+        elif self.every and state.batch % self.every == 0 and state.batch < state.n_batches:
+            self.save(state)  # the epoch's last batch is saved by on_epoch_end
+
+    def on_epoch_end(self, state):
+        self.save(state)
