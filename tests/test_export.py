@@ -298,3 +298,27 @@ def test_load_torch_state_dict_shape_mismatch():
     state = export.to_torch_state_dict(make_net("relu", "identity"))
     with pytest.raises(ConfigError, match="does not fit"):
         export.load_torch_state_dict(bp.Network([3, 2]), state)
+
+
+def test_trained_estimator_network_exports_to_onnx_and_torch():
+    # end to end: train with the scikit-learn estimator, deploy with ONNX Runtime and torch
+    pytest.importorskip("sklearn")
+    import warnings
+
+    from sklearn.datasets import load_digits
+
+    from backprop.sklearn import BackpropClassifier
+
+    X, y = load_digits(return_X_y=True)
+    X = (X / 16).astype(np.float32)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        clf = BackpropClassifier(hidden_layer_sizes=(32,), max_epochs=10, random_state=0)
+        clf.fit(X, y)
+    P = clf.predict_proba(X)
+    got = run_onnx(export.to_onnx(clf.network_), X)
+    np.testing.assert_allclose(got, P, atol=1e-5)
+    assert (got.argmax(axis=1) == P.argmax(axis=1)).mean() > 0.999
+    with torch.no_grad():
+        T = export.to_torch(clf.network_)(torch.from_numpy(X.astype(np.float64))).numpy()
+    np.testing.assert_allclose(T, P, atol=1e-12)

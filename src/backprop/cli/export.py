@@ -53,7 +53,10 @@ def run(args: argparse.Namespace) -> int:
     if args.onnx:
         opset = DEFAULT_OPSET if args.opset is None else args.opset
         data = export.to_onnx(net, opset=opset).SerializeToString()
-        written.append((args.onnx, data, f"ONNX opset {opset}, float32, 'input' → 'output'"))
+        what = f"ONNX opset {opset}, float32, 'input' → 'output'"
+        if net.dtype != "float32":
+            what += f"; the {net.dtype} weights were rounded to float32"
+        written.append((args.onnx, data, what))
     if args.torch:
         data = export.torch_bytes(net)
         written.append((args.torch, data, "PyTorch state_dict; torch.load(weights_only=True)"))
