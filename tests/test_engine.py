@@ -1,0 +1,244 @@
+"""The fast training step computes what the readable one does.
+
+References are computed independently of ``backprop.engine``: plain SGD from
+``Network.gradients`` (BP1–BP4 as written in network.py), the other optimisers
+applied to those gradients, L2 as Nielsen's W ← (1 − αλ/n) W − α ∂C₀/∂W,
+dropout against the loop's readable ``training._Step``.
+"""
+
+import itertools
+import tracemalloc
+
+import numpy as np
+import pytest
+
+import backprop as bp
+from backprop import activations, costs, engine
+from backprop import optimizers as optim
+from backprop.training import _Step
+
+HIDDEN = ["sigmoid", "tanh", "relu", "leaky-relu", "identity"]
+OUTPUT_COST = [(out, "quadratic") for out in [*HIDDEN, "softmax"]] + [
+    ("sigmoid", "cross-entropy"),
+    ("softmax", "cross-entropy"),
+]
+DEPTH_SIZES = {1: [4, 3], 2: [4, 6, 3], 3: [4, 6, 5, 3], 4: [5, 7, 4, 6, 2]}
+# 11 rows in batches of 4: two full batches and a last partial one of 3
+BATCHES = [np.array([7, 2, 9, 0]), np.array([4, 10, 1, 5]), np.array([3, 8, 6])]
+
+
+def _data(sizes, output, n=11, seed=0, dtype="float64"):
+    rng = np.random.default_rng(seed)
+    X = rng.standard_normal((n, sizes[0])).astype(dtype)
+    T = rng.random((n, sizes[-1])).astype(dtype)
+    if output == "softmax":
+        T /= T.sum(axis=1, keepdims=True)
+    return X, T
+
+
+def _net(sizes, hidden, output, cost, dtype="float64", seed=3):
+    return bp.Network(sizes, activation=hidden, output=output, cost=cost, init="scaled-normal",
+                      seed=seed, dtype=dtype)  # fmt: skip
+
+
+def _reference_sgd(net, X, T, rows, lr, l2=0.0, n=11):
+    """One SGD step from Network.gradients; with L2, Nielsen's (1 − αλ/n) W − α ∂C₀/∂W."""
+    g = net.gradients(X[rows], T[rows])
+    for l in net.W.keys():
+        net.W[l][...] = (1 - lr * l2 / n) * net.W[l] - lr * g.W[l]
+        net.b[l][...] = net.b[l] - lr * g.b[l]
+
+
+def _max_rel(a_net, b_net):
+    return max(
+        float(np.abs(p - q).max() / max(1.0, np.abs(q).max()))
+        for p, q in zip(a_net.params(), b_net.params())
+    )
+
+
+def _cases():
+    for depth, (out, cost) in itertools.product(DEPTH_SIZES, OUTPUT_COST):
+        for hidden in HIDDEN if depth > 1 else HIDDEN[:1]:
+            yield pytest.param(depth, hidden, out, cost, id=f"L{depth}-{hidden}-{out}-{cost}")
+
+
+@pytest.mark.parametrize("fused", [True, False], ids=["fused-gemm", "dot"])
+@pytest.mark.parametrize("depth, hidden, output, cost", list(_cases()))
+def test_sgd_steps_equal_network_gradients_float64(depth, hidden, output, cost, fused, monkeypatch):
+    monkeypatch.setattr(engine, "FUSE_MIN_WORK", 0 if fused else 1 << 60)
+    sizes = DEPTH_SIZES[depth]
+    X, T = _data(sizes, output, seed=depth)
+    net = _net(sizes, hidden, output, cost)
+    ref = net.copy()
+    params = net.params()
+    step = engine.FastStep(net, optim.SGD(0.1), n_train=11)
+    for lr, rows in zip((0.1, 0.1, 0.05), BATCHES):  # includes a learning-rate change
+        cost_before = ref.cost(X[rows], T[rows])
+        step(X, T, rows, lr)
+        _reference_sgd(ref, X, T, rows, lr)
+        assert step.last_cost() == pytest.approx(cost_before, rel=1e-12, abs=1e-14)
+    assert _max_rel(net, ref) < 1e-12
+    assert all(p is q for p, q in zip(net.params(), params))  # updated in place
+
+
+@pytest.mark.parametrize("depth, hidden, output, cost", list(_cases())[::3])
+def test_sgd_steps_float32_close_to_float64(depth, hidden, output, cost):
+    sizes = DEPTH_SIZES[depth]
+    X, T = _data(sizes, output, seed=depth)
+    net64 = _net(sizes, hidden, output, cost)
+    net32 = net64.astype("float32")
+    step = engine.FastStep(net32, optim.SGD(0.1), n_train=11)
+    for rows in BATCHES:
+        step(X.astype(np.float32), T.astype(np.float32), rows, 0.1)
+        _reference_sgd(net64, X, T, rows, 0.1)
+    assert all(p.dtype == np.float32 for p in net32.params())
+    assert _max_rel(net32, net64) < 2e-5
+
+
+@pytest.mark.parametrize("l2", [0.0, 5.0])
+@pytest.mark.parametrize("fused", [True, False])
+def test_l2_is_nielsen_weight_decay(l2, fused, monkeypatch):
+    monkeypatch.setattr(engine, "FUSE_MIN_WORK", 0 if fused else 1 << 60)
+    sizes = DEPTH_SIZES[3]
+    X, T = _data(sizes, "sigmoid")
+    net = _net(sizes, "tanh", "sigmoid", "cross-entropy")
+    ref = net.copy()
+    step = engine.FastStep(net, optim.SGD(0.3), l2=l2, n_train=11)
+    for rows in BATCHES:
+        step(X, T, rows, 0.3)
+        _reference_sgd(ref, X, T, rows, 0.3, l2=l2, n=11)
+    assert _max_rel(net, ref) < 1e-12
+
+
+@pytest.mark.parametrize("name", ["momentum", "nesterov", "adam"])
+def test_other_optimisers_receive_the_gradients(name):
+    sizes = DEPTH_SIZES[3]
+    X, T = _data(sizes, "softmax")
+    net = _net(sizes, "relu", "softmax", "cross-entropy")
+    ref = net.copy()
+    opt, ref_opt = optim.get(name, 0.05), optim.get(name, 0.05)
+    step = engine.FastStep(net, opt, l2=2.0, n_train=11)
+    for rows in BATCHES * 2:
+        step(X, T, rows, 0.05)
+        g = ref.gradients(X[rows], T[rows])
+        grads = []
+        for l in ref.W.keys():
+            grads += [g.W[l] + (2.0 / 11) * ref.W[l], g.b[l]]  # ∂C/∂W = ∂C₀/∂W + (λ/n) W
+        ref_opt.step(ref.params(), grads)
+    assert _max_rel(net, ref) < 1e-12
+    assert opt.lr == 0.05
+
+
+@pytest.mark.parametrize("hidden", HIDDEN)
+@pytest.mark.parametrize("name", ["sgd", "adam"])
+def test_dropout_equals_the_readable_step_with_the_same_generator(hidden, name):
+    sizes = DEPTH_SIZES[4]
+    X, T = _data(sizes, "sigmoid")
+    net = _net(sizes, hidden, "sigmoid", "quadratic")
+    ref = net.copy()
+    fast = engine.FastStep(net, optim.get(name, 0.1), l2=0.5, n_train=11, dropout=0.3,
+                           rng=np.random.default_rng(42))  # fmt: skip
+    slow = _Step(ref, optim.get(name, 0.1), l2=0.5, n_train=11, dropout=0.3,
+                 rng=np.random.default_rng(42))  # fmt: skip
+    for rows in BATCHES * 2:
+        fast(X, T, rows, 0.1)
+        slow(X, T, rows, 0.1)
+        assert fast.last_cost() == pytest.approx(slow.last_cost(), rel=1e-12)
+    assert _max_rel(net, ref) < 1e-12
+    assert fast.rng.random() == slow.rng.random()  # the same number of draws
+
+
+def test_source_network_one_example_by_hand():
+    """The source's 3-4-2 sigmoid network, quadratic cost, one example, α = 0.5.
+
+    The reference is written out here with NumPy, equation by equation.
+    """
+    net = bp.Network([3, 4, 2], seed=0)
+    W1, b1, W2, b2 = (p.copy() for p in net.params())
+    x = np.array([[0.1], [0.5], [0.9]])
+    t = np.array([[1.0], [0.0]])
+    z1 = W1 @ x + b1
+    a1 = 1 / (1 + np.exp(-z1))
+    z2 = W2 @ a1 + b2
+    a2 = 1 / (1 + np.exp(-z2))
+    d2 = (a2 - t) * a2 * (1 - a2)  # BP1
+    d1 = (W2.T @ d2) * a1 * (1 - a1)  # BP2
+    step = engine.FastStep(net, optim.SGD(0.5), n_train=1)
+    step(x.T, t.T, np.array([0]), 0.5)
+    np.testing.assert_allclose(net.W[2], W2 - 0.5 * d2 @ a1.T, rtol=1e-13)  # BP4
+    np.testing.assert_allclose(net.b[2], b2 - 0.5 * d2, rtol=1e-13)  # BP3
+    np.testing.assert_allclose(net.W[1], W1 - 0.5 * d1 @ x.T, rtol=1e-13)
+    np.testing.assert_allclose(net.b[1], b1 - 0.5 * d1, rtol=1e-13)
+
+
+def test_no_array_is_allocated_per_step():
+    sizes = [20, 300, 300, 10]
+    X, T = _data(sizes, "softmax", n=64, dtype="float32")
+    net = _net(sizes, "relu", "softmax", "cross-entropy", dtype="float32")
+    step = engine.FastStep(net, optim.SGD(0.1), l2=1.0, n_train=64, dropout=0.2,
+                           rng=np.random.default_rng(0))  # fmt: skip
+    idx = np.arange(16)
+    step(X, T, idx, 0.1)  # builds the buffers
+    tracemalloc.start()
+    try:
+        before = tracemalloc.get_traced_memory()[0]
+        for _ in range(50):
+            step(X, T, idx, 0.1)
+        current, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    # one (300, 16) float32 array is 19,200 bytes; NumPy allocates only small iterator
+    # scratch (broadcasting, casting), nothing near an array, and keeps nothing
+    assert peak - before < 8000
+    assert current - before < 1000
+
+
+def test_buffers_are_kept_for_the_full_and_the_last_batch_size():
+    sizes = DEPTH_SIZES[2]
+    X, T = _data(sizes, "sigmoid")
+    step = engine.FastStep(_net(sizes, "sigmoid", "sigmoid", "quadratic"), optim.SGD(0.1))
+    tapes = []
+    for _ in range(3):
+        for rows in BATCHES:
+            step(X, T, rows, 0.1)
+            tapes.append(step._tape)
+    assert len({id(t) for t in tapes}) == 2  # one for m = 4, one for m = 3
+
+
+def test_fused_gemm_is_found_on_numpys_blas():
+    from threadpoolctl import threadpool_info
+
+    numpy_openblas = [
+        p for p in threadpool_info() if p["internal_api"] == "openblas" and "numpy" in p["filepath"]
+    ]
+    if not numpy_openblas:
+        pytest.skip("NumPy is not linked to its bundled OpenBLAS here")
+    assert engine.fused_gemm_available()
+
+
+def test_unsupported_names_what_the_fast_step_cannot_do():
+    net = bp.Network([3, 4, 2], seed=0)
+    assert engine.unsupported(net) is None
+
+    class Softplus(activations.Activation):
+        name = "softplus"
+
+        def f(self, z):
+            return np.logaddexp(0, z)
+
+        def prime(self, z, a):
+            return 1 / (1 + np.exp(-z))
+
+    custom = bp.Network([3, 4, 2], activation=Softplus(), output="sigmoid", seed=0)
+    assert "softplus" in engine.unsupported(custom)
+
+    class Halved(costs.Quadratic):
+        pass
+
+    net.cost_fn = Halved()
+    assert "quadratic" in engine.unsupported(net)
+    with pytest.raises(ValueError, match="cannot train"):
+        engine.FastStep(net, optim.SGD(0.1))
+    fortran = bp.Network([3, 4, 2], seed=0)
+    fortran.W[1] = np.asfortranarray(fortran.W[1])
+    assert "C-contiguous" in engine.unsupported(fortran)
