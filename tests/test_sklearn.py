@@ -471,6 +471,8 @@ def test_divergence_warns_and_keeps_finite_weights():
     [
         ({"hidden_layer_sizes": (0,)}, "hidden_layer_sizes"),
         ({"hidden_layer_sizes": "big"}, "hidden_layer_sizes"),
+        ({"hidden_layer_sizes": (2.5,)}, "hidden_layer_sizes"),
+        ({"hidden_layer_sizes": None}, "hidden_layer_sizes"),
         ({"activation": "softmax"}, "activation must be one of"),
         ({"output": "swish"}, "unknown activation"),
         ({"cost": "hinge"}, "unknown cost"),

@@ -48,8 +48,8 @@ class _Plateau:
     (``train`` calls the hooks an object has).
     """
 
-    def __init__(self, patience: int, tol: float, best: float = np.inf):
-        self.patience, self.tol, self.best = patience, tol, best
+    def __init__(self, patience: int, tol: float):
+        self.patience, self.tol, self.best = patience, tol, np.inf
         self.bad_epochs = 0
         self.converged = False
 
@@ -197,15 +197,16 @@ class _BackpropEstimator(BaseEstimator):
         hidden = self.hidden_layer_sizes
         if isinstance(hidden, numbers.Integral):
             hidden = (hidden,)
-        try:
-            hidden = tuple(int(n) for n in hidden)
-        except (TypeError, ValueError):
+        if (
+            isinstance(hidden, str)
+            or not hasattr(hidden, "__iter__")
+            or not all(isinstance(n, numbers.Integral) and n >= 1 for n in hidden)
+        ):
             raise ConfigError(
                 f"hidden_layer_sizes must be a tuple of positive integers like (100,), "
                 f"got {self.hidden_layer_sizes!r}"
-            ) from None
-        if any(n < 1 for n in hidden):
-            raise ConfigError(f"hidden_layer_sizes must be positive, got {self.hidden_layer_sizes}")
+            )
+        hidden = tuple(int(n) for n in hidden)
         if self.activation not in activations.HIDDEN:
             raise ConfigError(
                 f"activation must be one of {', '.join(activations.HIDDEN)}, "
