@@ -172,12 +172,12 @@ def test_source_network_one_example_by_hand():
 
 
 def test_no_array_is_allocated_per_step():
-    sizes = [20, 300, 300, 10]
+    sizes = [20, 600, 600, 10]
     X, T = _data(sizes, "softmax", n=64, dtype="float32")
     net = _net(sizes, "relu", "softmax", "cross-entropy", dtype="float32")
     step = engine.FastStep(net, optim.SGD(0.1), l2=1.0, n_train=64, dropout=0.2,
                            rng=np.random.default_rng(0))  # fmt: skip
-    idx = np.arange(16)
+    idx = np.arange(32)
     step(X, T, idx, 0.1)  # builds the buffers
     tracemalloc.start()
     try:
@@ -187,9 +187,9 @@ def test_no_array_is_allocated_per_step():
         current, peak = tracemalloc.get_traced_memory()
     finally:
         tracemalloc.stop()
-    # one (300, 16) float32 array is 19,200 bytes; NumPy allocates only small iterator
-    # scratch (broadcasting, casting), nothing near an array, and keeps nothing
-    assert peak - before < 8000
+    # one (600, 32) float32 array is 76,800 bytes; NumPy allocates only iterator scratch
+    # for broadcasting and casting (at most 8,192 elements), and keeps nothing
+    assert peak - before < 40_000
     assert current - before < 1000
 
 
@@ -229,7 +229,7 @@ def test_unsupported_names_what_the_fast_step_cannot_do():
         def prime(self, z, a):
             return 1 / (1 + np.exp(-z))
 
-    custom = bp.Network([3, 4, 2], activation=Softplus(), output="sigmoid", seed=0)
+    custom = bp.Network([3, 4, 2], activation=[Softplus()], output="sigmoid", seed=0)
     assert "softplus" in engine.unsupported(custom)
 
     class Halved(costs.Quadratic):
