@@ -214,6 +214,12 @@ def build_network(config: dict, dataset):
     from ..network import Network
 
     sizes = _common.resolve_sizes(config["layers"], dataset.n_features, dataset.n_outputs)
+    if dataset.n_classes is None and sizes[-1] == 1 and config["output"] == "softmax":
+        raise ConfigError(
+            f"{config['data']}: the labels are not integers, so they are read as one regression "
+            "target, which a softmax output cannot fit; give integer class labels, or add "
+            "--output identity --cost quadratic for regression"
+        )
     return Network(
         sizes,
         activation=config["activation"],
