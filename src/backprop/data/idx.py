@@ -157,11 +157,11 @@ def parse_idx(data: bytes, name: str = "<bytes>", *, magic: int | None = None) -
         if len(data) < expected:
             raise DataFileError(
                 f"{name}: IDX file truncated: header says {dims} items ({expected:,} bytes) "
-                f"but the file has {len(data):,} bytes"
+                f"but the file has {len(data):,} bytes; download or copy the file again"
             )
         raise DataFileError(
             f"{name}: IDX file has extra bytes after the {dims} items ({expected:,} bytes) "
-            "its header declares"
+            "its header declares; download or copy the file again"
         )
     array = np.frombuffer(data, dtype=dtype, count=count, offset=header).reshape(shape)
     if dtype.byteorder == ">":  # convert once to native order (copy) for multi-byte types

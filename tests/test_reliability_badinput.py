@@ -1,0 +1,392 @@
+"""Every bad input of issue 5, item 3, in ONE table: through the CLI and through the Python API.
+
+Each row builds its bad file (or names a bad setting), runs the command in-process
+with ``main([...])`` and requires exit 2 (1 for a failed gradient check), one or
+two lines on stderr that start ``backprop…: error:`` and contain the row's words
+(the problem and the fix), no traceback, and every file in the work directory —
+among them an existing ``--out`` model or predictions file — byte-for-byte and
+mtime-for-mtime unchanged, and no file added. The same input through the Python
+API raises the row's :class:`backprop.BackpropError` subclass with the same words.
+"""
+
+from __future__ import annotations
+
+import gzip
+import json
+import struct
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import backprop as bp
+from backprop import data, io
+from backprop.cli import main
+from backprop.errors import (
+    BackpropError,
+    ConfigError,
+    DataError,
+    DataFileError,
+    GradcheckError,
+    ModelFileError,
+)
+
+N_FEATURES, N_CLASSES = 5, 3
+
+
+# -- the work directory: good files that the rows spoil ---------------------------------------
+
+
+def _idx(array: np.ndarray) -> bytes:
+    """IDX bytes as LeCun's format defines them: 0, 0, type 0x08 (ubyte), ndim; big-endian sizes."""
+    header = bytes([0, 0, 0x08, array.ndim]) + b"".join(struct.pack(">I", n) for n in array.shape)
+    return header + array.astype(np.uint8).tobytes()
+
+
+def _mnist_files(n_train=30, n_test=10, seed=0) -> dict[str, bytes]:
+    rng = np.random.default_rng(seed)
+    files = {}
+    for part, n in (("train", n_train), ("t10k", n_test)):
+        files[f"{part}-images-idx3-ubyte.gz"] = gzip.compress(
+            _idx(rng.integers(0, 256, size=(n, 28, 28)))
+        )
+        files[f"{part}-labels-idx1-ubyte.gz"] = gzip.compress(_idx(rng.integers(0, 10, size=n)))
+    return files
+
+
+def _write_mnist(directory: Path, **replace: bytes) -> Path:
+    directory.mkdir()
+    for name, content in {**_mnist_files(), **replace}.items():
+        if content is not None:
+            (directory / name).write_bytes(content)
+    return directory
+
+
+def _model_bytes(header: dict, buffer: bytes) -> bytes:
+    text = json.dumps(header).encode()
+    return struct.pack("<Q", len(text)) + text + buffer
+
+
+@pytest.fixture
+def work(tmp_path) -> Path:
+    """Good files: table.csv/.npz (5 features, 3 classes), a 5-8-3 model, an existing --out."""
+    rng = np.random.default_rng(1)
+    X = rng.normal(size=(40, N_FEATURES)).round(3)
+    y = np.arange(40) % N_CLASSES
+    np.savez(tmp_path / "table.npz", X=X.astype(np.float32), y=y)
+    rows = [",".join(map(str, [*x, c])) for x, c in zip(X, y)]
+    (tmp_path / "table.csv").write_text("a,b,c,d,e,label\n" + "\n".join(rows) + "\n")
+    net = bp.Network([N_FEATURES, 8, N_CLASSES], seed=0)
+    io.save(net, tmp_path / "model.safetensors")
+    io.save(bp.Network([N_FEATURES, 4, N_CLASSES], seed=1), tmp_path / "existing.safetensors")
+    (tmp_path / "existing.csv").write_text("class\n1\n")
+    return tmp_path
+
+
+def _snapshot(root: Path) -> dict:
+    return {
+        str(p.relative_to(root)): (p.read_bytes(), p.stat().st_mtime_ns)
+        for p in sorted(root.rglob("*"))
+        if p.is_file()
+    }
+
+
+# -- the table -----------------------------------------------------------------------------------
+
+
+@dataclass
+class Case:
+    id: str
+    #: builds the bad input in the work directory (returns nothing)
+    setup: object
+    #: the command line; {w} is the work directory
+    argv: list[str]
+    #: the same input through the Python API: f(work) must raise ``error``
+    api: object
+    error: type[BackpropError]
+    #: words the message must contain (CLI and API), e.g. where the problem is and the fix
+    words: list[str] = field(default_factory=list)
+    code: int = 2
+    #: words for the API's message where they differ from the CLI's (default: ``words``)
+    api_words: list[str] | None = None
+
+
+def _nothing(w: Path) -> None:
+    pass
+
+
+def _text(name: str, text: str):
+    def setup(w: Path) -> None:
+        (w / name).write_text(text)
+
+    return setup
+
+
+def _bytes(name: str, content: bytes):
+    def setup(w: Path) -> None:
+        (w / name).write_bytes(content)
+
+    return setup
+
+
+def _npz(name: str, **arrays):
+    def setup(w: Path) -> None:
+        np.savez(w / name, **arrays)
+
+    return setup
+
+
+def _mnist(name: str, **replace):
+    def setup(w: Path) -> None:
+        _write_mnist(w / name, **replace)
+
+    return setup
+
+
+def _good_model() -> tuple[dict, bytes]:
+    """(header, buffer) of a valid 2-3-1 model file, to spoil."""
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as d:
+        path = Path(d) / "m.safetensors"
+        io.save(bp.Network([2, 3, 1], seed=0), path)
+        raw = path.read_bytes()
+    (n,) = struct.unpack("<Q", raw[:8])
+    return json.loads(raw[8 : 8 + n]), raw[8 + n :]
+
+
+def _spoiled_model(edit):
+    header, buffer = _good_model()
+    header, buffer = edit(header, buffer)
+    return _model_bytes(header, buffer)
+
+
+def _with_offsets(header, buffer):
+    header["W1"]["data_offsets"] = [0, 10**12]
+    return header, buffer
+
+
+def _with_wrong_sizes(header, buffer):
+    doc = json.loads(header["__metadata__"]["backprop"])
+    doc["sizes"], doc["n_params"] = [2, 4, 1], 17  # the tensors are 2-3-1
+    header["__metadata__"]["backprop"] = json.dumps(doc)
+    return header, buffer
+
+
+def _with_wrong_count(header, buffer):
+    doc = json.loads(header["__metadata__"]["backprop"])
+    doc["n_params"] = 17  # a 2-3-1 network has 13
+    header["__metadata__"]["backprop"] = json.dumps(doc)
+    return header, buffer
+
+
+def _with_bad_checksum(header, buffer):
+    return header, buffer[:-1] + bytes([buffer[-1] ^ 1])
+
+
+def _train(w, *flags, data="table.npz"):
+    """``backprop train`` on ``data`` (in the work directory) with an existing --out model."""
+    spec = data if "{w}" in data else f"{w}/{data}"
+    return ["train", "--data", spec, "--epochs", "2", *flags, "--out", f"{w}/existing.safetensors"]
+
+
+def _api_train(**kwargs):
+    """bp.train on good data with one bad setting."""
+
+    def run(w: Path):
+        ds = data.load(str(w / "table.npz"))
+        net = bp.Network([N_FEATURES, 4, N_CLASSES], seed=0)
+        args = {"epochs": 1, "batch_size": 4, "lr": 0.1, **kwargs}
+        return bp.train(net, ds.X_train, ds.y_train, **args)
+
+    return run
+
+
+def _api_net(sizes, X=None, y=None, **kwargs):
+    def run(w: Path):
+        net = bp.Network(sizes, seed=0, **kwargs)
+        ds = data.load(str(w / "table.npz"))
+        return bp.train(
+            net, ds.X_train if X is None else X, ds.y_train if y is None else y,
+            epochs=1, batch_size=4, lr=0.1,
+        )  # fmt: skip
+
+    return run
+
+
+def _load(name: str):
+    return lambda w: data.load(str(w / name))
+
+
+def _load_mnist(name: str):
+    return lambda w: data.load(f"mnist:{w / name}")
+
+
+def _load_model(name: str):
+    return lambda w: io.load(w / name)
+
+
+GOOD_LABELS = np.arange(40) % N_CLASSES
+GOOD_X = np.random.default_rng(2).normal(size=(40, N_FEATURES)).astype(np.float32)
+ROWS_WITH_TEXT = "a,b,c,d,e,label\n" + "1,2,3,4,5,0\n" * 3 + "1,2,x7,4,5,1\n" + "1,2,3,4,5,2\n"
+NAN_X = GOOD_X.copy()
+NAN_X[7, 2] = np.nan
+INF_X = GOOD_X.copy()
+INF_X[3, 1] = np.inf
+MNIST = _mnist_files()
+GZ = "train-images-idx3-ubyte.gz"
+LABELS_GZ = "train-labels-idx1-ubyte.gz"
+WRONG_MAGIC = gzip.compress(b"\x00\x00\x08\x01" + gzip.decompress(MNIST[GZ])[4:])
+SHORT_IMAGES = gzip.compress(gzip.decompress(MNIST[GZ])[:-784])  # header says 30, file has 29
+MN = "mnist:{w}/mn"
+LABEL_12 = gzip.compress(_idx(np.array([12] + [1] * 29)))
+
+CASES = [
+    # -- data files -------------------------------------------------------------------------
+    Case("csv-non-numeric-cell", _text("bad.csv", ROWS_WITH_TEXT), _train("{w}", data="bad.csv"),
+         _load("bad.csv"), DataError, ["row 5", "column 3", "'x7'"]),
+    Case("csv-nan", _text("bad.csv", ROWS_WITH_TEXT.replace("x7", "nan")),
+         _train("{w}", data="bad.csv"), _load("bad.csv"), DataError, ["row 5", "column 3", "NaN"]),
+    Case("npz-nan", _npz("bad.npz", X=NAN_X, y=GOOD_LABELS), _train("{w}", data="bad.npz"),
+         _load("bad.npz"), DataError, ["NaN"]),
+    Case("npz-inf", _npz("bad.npz", X=INF_X, y=GOOD_LABELS), _train("{w}", data="bad.npz"),
+         _load("bad.npz"), DataError, ["inf"]),
+    Case("csv-empty", _text("bad.csv", ""), _train("{w}", data="bad.csv"), _load("bad.csv"),
+         DataError, ["empty"]),
+    Case("npz-empty", _bytes("bad.npz", b""), _train("{w}", data="bad.npz"), _load("bad.npz"),
+         DataError, ["bad.npz", "not an NPZ file", "numpy.savez"]),
+    Case("missing-file", _nothing, _train("{w}", data="nothing.csv"), _load("nothing.csv"),
+         DataFileError, ["nothing.csv", "not found"]),
+    Case("missing-directory", _nothing, _train("{w}", data="mnist:{w}/nowhere"),
+         _load_mnist("nowhere"), DataFileError, ["nowhere"]),
+    Case("mnist-dir-without-files", lambda w: (w / "empty").mkdir(),
+         _train("{w}", data="mnist:{w}/empty"), _load_mnist("empty"), DataFileError,
+         ["train-images-idx3-ubyte", "download"]),
+    Case("truncated-gzip", _mnist("mn", **{GZ: MNIST[GZ][:-40]}), _train("{w}", data=MN),
+         _load_mnist("mn"), DataFileError, [GZ, "truncated"]),
+    Case("idx-wrong-magic", _mnist("mn", **{GZ: WRONG_MAGIC}), _train("{w}", data=MN),
+         _load_mnist("mn"), DataFileError, [GZ, "magic"]),
+    Case("idx-wrong-size", _mnist("mn", **{GZ: SHORT_IMAGES}), _train("{w}", data=MN),
+         _load_mnist("mn"), DataFileError, [GZ, "30 x 28 x 28", "truncated", "copy the file"]),
+    Case("idx-label-out-of-range", _mnist("mn", **{LABELS_GZ: LABEL_12}),
+         _train("{w}", data="mnist:{w}/mn"), _load_mnist("mn"), DataError,
+         [LABELS_GZ, "12", "0..9"]),
+    Case("labels-not-integers", _npz("bad.npz", X=GOOD_X, y=np.linspace(0, 1.5, 40)),
+         _train("{w}", data="bad.npz"), _api_net([N_FEATURES, 4, 3], X=GOOD_X,
+         y=np.linspace(0, 1.5, 40)), BackpropError, ["integer"]),
+    Case("labels-out-of-range-for-the-model", _npz("bad.npz", X=GOOD_X, y=np.arange(40) % 7),
+         ["evaluate", "{w}/model.safetensors", "--data", "{w}/bad.npz"],
+         _api_net([N_FEATURES, 4, 3], X=GOOD_X, y=np.arange(40) % 7), DataError,
+         ["3 outputs", "7 classes"], api_words=["0..2", "0..6"]),
+    # -- the network against the data ------------------------------------------------------
+    Case("input-layer-does-not-match", _nothing, _train("{w}", "--layers", "6,8,3"),
+         _api_net([6, 8, 3]), DataError, ["6", "5 features"]),
+    Case("output-layer-does-not-match", _nothing, _train("{w}", "--layers", "5,8,4"),
+         _api_net([5, 8, 4], X=GOOD_X, y=np.eye(3)[GOOD_LABELS]), DataError, ["4", "3"]),
+    # -- names and numbers -----------------------------------------------------------------
+    Case("unknown-activation", _nothing, _train("{w}", "--activation", "swish"),
+         _api_net([5, 4, 3], activation="swish"), ConfigError,
+         ["'swish'", "sigmoid", "relu", "tanh"]),
+    Case("unknown-cost", _nothing, _train("{w}", "--cost", "hinge"),
+         _api_net([5, 4, 3], cost="hinge"), ConfigError, ["'hinge'", "quadratic", "cross-entropy"]),
+    Case("unknown-optimizer", _nothing, _train("{w}", "--optimizer", "rmsprop"),
+         _api_train(optimizer="rmsprop"), ConfigError, ["'rmsprop'", "sgd", "adam", "nesterov"]),
+    Case("zero-learning-rate", _nothing, _train("{w}", "--lr", "0"), _api_train(lr=0.0),
+         ConfigError, ["lr", "positive"]),
+    Case("negative-learning-rate", _nothing, _train("{w}", "--lr", "-0.5"), _api_train(lr=-0.5),
+         ConfigError, ["lr", "positive"]),
+    Case("zero-batch-size", _nothing, _train("{w}", "--batch-size", "0"),
+         _api_train(batch_size=0), ConfigError, ["batch", "positive"]),
+    Case("zero-epochs", _nothing, _train("{w}", "--epochs", "0"), _api_train(epochs=0),
+         ConfigError, ["epochs", "positive"]),
+    Case("negative-epochs", _nothing, _train("{w}", "--epochs", "-3"), _api_train(epochs=-3),
+         ConfigError, ["epochs", "positive"]),
+    # -- model files -------------------------------------------------------------------------
+    Case("model-not-safetensors", _text("bad.safetensors", "W1,b1\n0.5,0.1\n"),
+         ["info", "{w}/bad.safetensors"], _load_model("bad.safetensors"), ModelFileError,
+         ["not a safetensors file"]),
+    Case("model-header-absurd-size", _bytes("bad.safetensors", struct.pack("<Q", 2**62) + b"{}"),
+         ["predict", "{w}/bad.safetensors", "{w}/table.npz", "--out", "{w}/existing.csv"],
+         _load_model("bad.safetensors"), ModelFileError, ["header length"]),
+    Case("model-offsets-past-end", _bytes("bad.safetensors", _spoiled_model(_with_offsets)),
+         ["evaluate", "{w}/bad.safetensors", "--data", "{w}/table.npz"],
+         _load_model("bad.safetensors"), ModelFileError, ["W1", "past the end"]),
+    Case("model-metadata-does-not-match",
+         _bytes("bad.safetensors", _spoiled_model(_with_wrong_sizes)),
+         ["info", "{w}/bad.safetensors"], _load_model("bad.safetensors"), ModelFileError,
+         ["W1", "shape [3, 2]", "sizes [2, 4, 1]", "[4, 2]"]),
+    Case("model-metadata-wrong-count", _bytes("bad.safetensors", _spoiled_model(_with_wrong_count)),
+         ["info", "{w}/bad.safetensors"], _load_model("bad.safetensors"), ModelFileError,
+         ["n_params", "17"]),
+    Case("model-checksum-mismatch", _bytes("bad.safetensors", _spoiled_model(_with_bad_checksum)),
+         ["info", "{w}/bad.safetensors"], _load_model("bad.safetensors"), ModelFileError,
+         ["checksum"]),
+    Case("model-truncated", lambda w: (w / "bad.safetensors").write_bytes(
+            (w / "model.safetensors").read_bytes()[:-9]),
+         ["predict", "{w}/bad.safetensors", "{w}/table.npz", "--out", "{w}/existing.csv"],
+         _load_model("bad.safetensors"), ModelFileError, ["truncated"]),
+    Case("model-missing", _nothing, ["info", "{w}/none.safetensors"],
+         _load_model("none.safetensors"), ModelFileError, ["none.safetensors", "no such file"]),
+    # -- predicting -------------------------------------------------------------------------
+    Case("predict-wrong-number-of-features", _npz("six.npz", X=np.ones((4, 6), np.float32)),
+         ["predict", "{w}/model.safetensors", "{w}/six.npz", "--out", "{w}/existing.csv"],
+         lambda w: io.load(w / "model.safetensors").predict(np.ones((4, 6))), DataError,
+         ["6", "5"]),
+    # -- a failed check ----------------------------------------------------------------------
+    Case("gradcheck-fails", _nothing, ["gradcheck", "--h", "0.5", "--tol", "1e-12"],
+         lambda w: bp.gradcheck(bp.Network([3, 4, 2], seed=0), np.ones((2, 3)), [[0, 1], [1, 0]],
+                                h=0.5, tol=1e-12),
+         GradcheckError, ["relative error"], code=1),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize("case", CASES, ids=[c.id for c in CASES])
+def test_bad_input_through_the_cli(case: Case, work: Path, capsys):
+    case.setup(work)
+    before = _snapshot(work)
+    argv = [a.format(w=work) for a in case.argv]
+    rc = main(argv)
+    out, err = capsys.readouterr()
+    assert rc == case.code, err
+    lines = err.strip().splitlines()
+    assert 1 <= len(lines) <= 2, err
+    assert lines[0].startswith("backprop") and ": error: " in lines[0], err
+    assert "Traceback" not in err and "Traceback" not in out
+    for word in case.words:
+        assert word.format(w=work).lower() in err.lower(), (word, err)
+    assert _snapshot(work) == before  # nothing written, nothing touched
+
+
+@pytest.mark.parametrize("case", CASES, ids=[c.id for c in CASES])
+def test_bad_input_through_the_api(case: Case, work: Path):
+    case.setup(work)
+    before = _snapshot(work)
+    if case.error is GradcheckError:  # the library returns a failed result; the CLI raises
+        result = case.api(work)
+        assert not result.passed and result.max_error > result.tol
+        return
+    with pytest.raises(case.error) as info:
+        case.api(work)
+    message = str(info.value)
+    assert 0 < len(message.splitlines()) <= 2, message
+    for word in case.words if case.api_words is None else case.api_words:
+        assert word.lower() in message.lower(), (word, message)
+    assert _snapshot(work) == before
+
+
+def test_the_table_covers_issue_5():
+    """Issue 5, item 3 names these inputs; each has at least one row."""
+    ids = {c.id for c in CASES}
+    for needed in [
+        "csv-non-numeric-cell", "npz-nan", "npz-inf", "csv-empty", "missing-file",
+        "missing-directory", "mnist-dir-without-files", "truncated-gzip", "idx-wrong-magic",
+        "idx-wrong-size", "idx-label-out-of-range", "labels-not-integers",
+        "input-layer-does-not-match", "output-layer-does-not-match", "unknown-activation",
+        "unknown-cost", "unknown-optimizer", "zero-learning-rate", "zero-batch-size",
+        "zero-epochs", "model-not-safetensors", "model-header-absurd-size",
+        "model-offsets-past-end", "model-metadata-does-not-match", "model-truncated",
+        "predict-wrong-number-of-features", "gradcheck-fails",
+    ]:  # fmt: skip
+        assert needed in ids
+    assert len(CASES) >= 30
