@@ -209,6 +209,15 @@ def load_data(config: dict):
     )
 
 
+def check_data(config: dict, dataset) -> None:
+    """Settings that depend on the data: early stopping needs a validation split."""
+    if config["patience"] is not None and not _common.has_rows(dataset.X_val):
+        raise ConfigError(
+            "--patience needs validation data; add --validation-fraction 0.1 (or use a "
+            "dataset with its own validation split, such as mnist)"
+        )
+
+
 def build_network(config: dict, dataset):
     """A fresh network whose input and output layers fit ``dataset``."""
     from ..network import Network
@@ -252,11 +261,6 @@ def fit(session: Session):
     c, ds = session.config, session.dataset
     validation = (ds.X_val, ds.y_val) if _common.has_rows(ds.X_val) else None
     test = (ds.X_test, ds.y_test) if _common.has_rows(ds.X_test) else None
-    if c["patience"] is not None and validation is None:
-        raise ConfigError(
-            "--patience needs validation data; add --validation-fraction 0.1 (or use a "
-            "dataset with its own validation split, such as mnist)"
-        )
     t0 = time.perf_counter()
     try:
         history = train(
@@ -275,6 +279,7 @@ def fit(session: Session):
             validation_data=validation,
             test_data=test,
             patience=c["patience"],
+            # the Ctrl-C callback first: later ones (a checkpoint) see state.stop at once
             callbacks=[session.interrupt, *session.callbacks],
             **session.train_kwargs,
         )
@@ -292,6 +297,7 @@ def run(args) -> int:
     if args.plots:
         _check_plots_dir(args.plots)
     dataset = load_data(config)
+    check_data(config, dataset)
     net = build_network(config, dataset)
     config["sizes"] = list(net.sizes)
 
