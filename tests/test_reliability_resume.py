@@ -110,7 +110,8 @@ def _kill_chain(npz, name, tmp_path, rng, n_kills) -> dict:
     ckpt, out = work / "ckpt", work / "model.safetensors"
     cmd = [sys.executable, "-m", "backprop", *_args(npz, name, out, ckpt, resume=True)]
     env = {**os.environ, "PYTHONPATH": str(REPO / "src"), "OMP_NUM_THREADS": "1"}
-    tally = {"kills": 0, "startup": 0, "training": 0, "final": 0, "mid_write": 0}
+    tally = {"kills": 0, "startup": 0, "training": 0, "final": 0}
+    tally.update(mid_checkpoint_write=0, mid_model_write=0)
     tally.update(fresh_starts=0, resumes=0, runs=0)
     seen: set[str] = set()
     epochs = CONFIGS[name][CONFIGS[name].index("--epochs") + 1]
@@ -145,9 +146,11 @@ def _kill_chain(npz, name, tmp_path, rng, n_kills) -> dict:
                 else "startup"
             )  # fmt: skip
             tally[phase] += 1
-            strays = _strays(ckpt, work)
-            tally["mid_write"] += bool(strays - seen)  # this kill interrupted a file write
-            seen |= strays
+            # a temporary file left behind: this kill interrupted a checkpoint or model write
+            new = _strays(ckpt, work) - seen
+            tally["mid_checkpoint_write"] += any(n.startswith(".ckpt-") for n in new)
+            tally["mid_model_write"] += any(n.startswith(".model.") for n in new)
+            seen |= new
         else:
             assert proc.returncode == 0, log.read_text()
         text = log.read_text()
