@@ -21,6 +21,7 @@ import pytest
 import backprop as bp
 from backprop.cli import _common, main
 from backprop.cli import train as cli_train
+from backprop.data import load as load_data
 
 pytest.importorskip("sklearn")  # the built-in digits ship with scikit-learn
 
@@ -92,7 +93,7 @@ def digits_run(tmp_path_factory):
 
 def test_default_train_reaches_95_percent_on_digits(digits_run):
     path, result, _ = digits_run
-    ds = bp.data.load("digits", seed=0)
+    ds = load_data("digits", seed=0)
     # independently: the saved weights, a hand-written forward pass, the test split
     predicted = forward(path, ds.X_test).argmax(axis=1)
     accuracy = float((predicted == ds.y_test).mean())
@@ -142,7 +143,7 @@ def test_model_metadata_holds_config_fingerprint_metrics_history(digits_run):
     net = bp.load(path)
     meta = net.metadata
     assert meta["training"]["lr"] == 0.001 and meta["training"]["batch_size"] == 32
-    assert meta["data"]["fingerprint"] == bp.data.load("digits").fingerprint
+    assert meta["data"]["fingerprint"] == load_data("digits").fingerprint
     assert meta["metrics"]["test_accuracy"] == result["test_accuracy"]
     history = bp.History.from_dict(meta["history"])
     assert history.test_accuracy == result["history"]["test_accuracy"]
@@ -416,7 +417,7 @@ def test_evaluate(digits_run, capsys):
     path, result, _ = digits_run
     rc, ev, _ = run_json(capsys, ["evaluate", str(path), "--data", "digits", "--json"])
     assert rc == 0
-    ds = bp.data.load("digits", seed=0)
+    ds = load_data("digits", seed=0)
     predicted = forward(path, ds.X_test).argmax(axis=1)
     C = np.asarray(ev["confusion_matrix"])
     assert C.shape == (10, 10) and C.sum() == len(ds.y_test)
@@ -441,7 +442,7 @@ def test_evaluate_errors(digits_run, tmp_path, capsys):
 
 def test_predict_csv_and_npz(digits_run, tmp_path, capsys):
     path, _, _ = digits_run
-    X = bp.data.load("digits").X_test[:25]
+    X = load_data("digits").X_test[:25]
     a_L = forward(path, X)
     csv_in, npz_in, out = tmp_path / "x.csv", tmp_path / "x.npz", tmp_path / "pred.csv"
     np.savetxt(csv_in, X, delimiter=",", fmt="%.9g")
