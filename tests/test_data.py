@@ -214,6 +214,16 @@ def test_digits_without_the_bundled_csv_falls_back_to_sklearn(monkeypatch):
     np.testing.assert_array_equal(slow.X_train, fast.X_train)
 
 
+def test_digits_without_sklearn_says_how_to_install(monkeypatch):
+    import importlib.util
+    import sys
+
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None)
+    monkeypatch.setitem(sys.modules, "sklearn.datasets", None)  # import fails
+    with pytest.raises(ConfigError, match=r"scikit-learn, which is not installed; pip install"):
+        load("digits")
+
+
 def test_digits_does_not_import_sklearn():
     import subprocess
     import sys
