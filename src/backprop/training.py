@@ -539,7 +539,15 @@ def _make_step(net, optimizer, *, l2: float, n_train: int, dropout: float, rng):
     preallocated buffers and a fused GEMM update). It must update
     ``net.params()`` in place, draw dropout masks from ``rng`` only, and
     expose ``params`` (the arrays it updates) and ``last_cost()``.
+
+    It is :class:`backprop.engine.FastStep` (the same numbers, tested equal,
+    with reused buffers and a fused SGD update) for every network of built-in
+    activations and costs, and the readable :class:`_Step` otherwise.
     """
+    from . import engine
+
+    if engine.unsupported(net, optimizer, dropout) is None:
+        return engine.FastStep(net, optimizer, l2=l2, n_train=n_train, dropout=dropout, rng=rng)
     return _Step(net, optimizer, l2=l2, n_train=n_train, dropout=dropout, rng=rng)
 
 
@@ -781,8 +789,12 @@ class _Loop:
             for p, saved in zip(params, last_good):
                 p[...] = saved
             kept = f"epoch {state.epoch - 1}" if state.epoch > 1 else "initialisation"
+            if math.isfinite(train_cost):
+                what = "a weight became NaN or infinite"
+            else:
+                what = f"the cost became {train_cost}"
             h.diverged = (
-                f"training diverged: the cost became {train_cost} in epoch {state.epoch} "
+                f"training diverged: {what} in epoch {state.epoch} "
                 f"with learning rate {state.lr:g}; kept the weights from the end of {kept}. "
                 f"Try a lower learning rate, e.g. lr={state.lr / 10:g}"
             )
