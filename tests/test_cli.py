@@ -526,3 +526,15 @@ def test_gradcheck_failure_exits_1(capsys):
 def test_gradcheck_bad_input(args, match, capsys):
     assert main(["gradcheck", *args]) == 2
     one_line_error(capsys.readouterr().err, match)
+
+
+def test_train_plots(tmp_path, capsys):
+    pytest.importorskip("matplotlib")
+    plots = tmp_path / "plots"
+    rc, result, _ = run_json(capsys, ["train", "--epochs", "3", "--plots", str(plots), "--json"])
+    assert rc == 0 and result["plots"] == str(plots)
+    names = {p.name for p in plots.iterdir()}
+    assert {"learning_curves.png", "confusion_matrix.png"} <= names
+    assert (plots / "learning_curves.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    # the gradient monitor recorded per-layer series for the plots
+    assert any(key.startswith("delta_norm") or "_1" in key for key in result["history"]["extras"])

@@ -305,6 +305,8 @@ def run(args) -> int:
     if not args.quiet:
         session.callbacks.append(_common.Progress(sys.stderr))
         print(_header(config, dataset, net), file=sys.stderr)
+    if args.plots:
+        session.callbacks.append(_gradient_monitor(dataset))
     checkpoint = _checkpoint.setup(args, session)
     history = fit(session)
 
@@ -324,6 +326,7 @@ def run(args) -> int:
         return 130
 
     result = summarize(config, dataset, net, history, session.seconds, preset)
+    result["warnings"] = _warnings(history)
     if args.out:
         from .. import io
 
@@ -336,6 +339,9 @@ def run(args) -> int:
         _common.emit_json(result)
     elif not args.quiet:
         print_results(result, preset)
+    if not args.quiet:
+        for warning in result["warnings"]:
+            print(f"note: {warning}", file=sys.stderr)
     if history.diverged:
         saved = f"; the last good weights were saved to {args.out}" if args.out else ""
         print(f"backprop: error: {history.diverged}{saved}", file=sys.stderr)
@@ -465,6 +471,24 @@ def _header(config, dataset, net) -> str:
         f"{config['epochs']} epochs, {net.dtype} | {d['name']}: {d['n_train']} train, "
         f"{d['n_val']} validation, {d['n_test']} test"
     )
+
+
+def _gradient_monitor(dataset):
+    """Records ‖δ^l‖ and saturation per epoch into History.extras, for the plots."""
+    from ..diagnostics import GradientMonitor
+
+    return GradientMonitor(dataset.X_train, dataset.y_train)
+
+
+def _warnings(history) -> list[str]:
+    """One-line notes on the finished run (cost rose, saturated units, vanishing gradient)."""
+    try:
+        from ..diagnostics import diagnose
+    except ImportError:  # pragma: no cover - diagnostics is part of the package
+        return []
+    if history.diverged:
+        return []
+    return diagnose(history)
 
 
 def _check_plots_dir(path: str) -> None:
