@@ -118,7 +118,12 @@ def register(subparsers) -> None:
         help="learning-rate schedule: constant, step:S[:GAMMA], exponential:GAMMA, "
         "plateau[:FACTOR[:PATIENCE]] (default: constant)",
     )
-    opt.add_argument("--seed", type=int, help="seed of weights, shuffling and dropout (default: 0)")
+    opt.add_argument(
+        "--seed",
+        type=int,
+        help="seed of the weights, shuffles, dropout and the random split of digits/CSV/NPZ "
+        "(default: 0)",
+    )
     opt.add_argument(
         "--preset", metavar="NAME", help="nielsen-ch1, nielsen-ch1-100, nielsen-ch3, modern"
     )
