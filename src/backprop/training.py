@@ -181,7 +181,8 @@ class TrainState:
     first), ``batch`` the number of its mini-batches done; ``perm`` is the
     epoch's order of the training rows (None between epochs). ``rng`` draws
     the permutations and dropout masks. ``best_*`` and ``wait`` are the
-    early-stopping bookkeeping.
+    early-stopping bookkeeping; ``last_good`` the weights at the start of the
+    epoch in progress, restored if the epoch diverges.
     """
 
     net: object
@@ -204,6 +205,7 @@ class TrainState:
     wait: int = 0
     val_index: np.ndarray | None = None
     epoch_seconds: float = 0.0
+    last_good: list[np.ndarray] | None = None
     _step: object = field(default=None, repr=False)
 
     @property
@@ -243,6 +245,9 @@ class TrainState:
                 tensors[f"best.{i}"] = arr.copy()
         if self.perm is not None:
             tensors["perm"] = self.perm.astype(np.int64)
+            # mid-epoch: what a divergence later in this epoch must fall back to
+            for i, arr in enumerate(self.last_good or ()):
+                tensors[f"last_good.{i}"] = arr.copy()
         if self.val_index is not None:
             tensors["val_index"] = self.val_index.astype(np.int64)
         meta = {
@@ -262,6 +267,7 @@ class TrainState:
             "schedule": self.schedule.state_dict(),
             "history": self.history.to_dict(),
             "has_best": self.best_params is not None,
+            "has_last_good": self.perm is not None and self.last_good is not None,
         }
         return tensors, meta
 
@@ -299,8 +305,14 @@ class TrainState:
         best = (
             [tensors[f"best.{i}"].copy() for i in range(len(params))] if meta["has_best"] else None
         )
+        last_good = (
+            [tensors[f"last_good.{i}"].copy() for i in range(len(params))]
+            if meta.get("has_last_good")
+            else None
+        )
         self.optimizer.load_state_dict(opt)
         self.schedule.load_state_dict(meta["schedule"])
+        self.last_good = last_good
         # then take it over
         for name, p in zip(names, params):
             p[...] = tensors[name]
@@ -731,7 +743,9 @@ class _Loop:
     def run(self) -> None:
         state = self.state
         params = state._step.params
-        last_good = [p.copy() for p in params]
+        if state.last_good is None:  # else resumed in mid-epoch: the epoch's starting weights
+            state.last_good = [p.copy() for p in params]
+        last_good = state.last_good
         with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
             self._call("on_train_begin")
             while not state.stop and (state.in_epoch or self._more_epochs()):
@@ -739,7 +753,9 @@ class _Loop:
                     for saved, p in zip(last_good, params):
                         saved[...] = p
                     self._begin_epoch()
-                self._batches()
+                if not self._batches():
+                    self._end_epoch(last_good)  # diverged: restore and report now
+                    break
                 if state.batch < state.n_batches:
                     break  # stopped by a callback in the middle of the epoch
                 if not self._end_epoch(last_good):
@@ -764,20 +780,27 @@ class _Loop:
         state.lr = float(state.schedule.lr(state.epoch, state.lr0))
         self._call("on_epoch_begin")
 
-    def _batches(self) -> None:
+    def _batches(self) -> bool:
+        """The epoch's remaining mini-batches; False as soon as a weight is NaN/inf."""
         state, step = self.state, self.state._step
         X, T, bs = self.train_set.X, self.train_set.T, state.batch_size
+        # b^L: a NaN/inf anywhere in the network reaches it within a step or two, and
+        # one element costs nothing to test (_end_epoch makes the full check)
+        sentinel = step.params[-1]
         start = time.perf_counter()
         for k in range(state.batch, state.n_batches):
             step(X, T, state.perm[k * bs : (k + 1) * bs], state.lr)
             state.batch = k + 1
+            if not math.isfinite(sentinel.item(0)):
+                return False
             if self.callbacks:
                 state.epoch_seconds += time.perf_counter() - start
                 self._call("on_batch_end")
                 start = time.perf_counter()
                 if state.stop:
-                    return
+                    return True
         state.epoch_seconds += time.perf_counter() - start
+        return True
 
     def _end_epoch(self, last_good: list[np.ndarray]) -> bool:
         """Measure, record and decide; False when training must end."""
