@@ -292,8 +292,7 @@ class Progress(_CallbackBase):
 
     # timing -------------------------------------------------------------
     def on_train_begin(self, state):
-        self._t0 = time.perf_counter()
-        self._done_before = _samples_done(state)  # non-zero when resuming
+        self._epoch_t0 = time.perf_counter()
 
     def on_epoch_begin(self, state):
         self._epoch_t0 = time.perf_counter()
@@ -326,19 +325,18 @@ class Progress(_CallbackBase):
         batch = min(int(state.batch), n_batches)
         filled = int(self.width * batch / n_batches)
         bar = "#" * filled + "-" * (self.width - filled)
-        done = _samples_done(state) - self._done_before
-        elapsed = max(now - self._t0, 1e-9)
-        rate = done / elapsed
-        total_left = (state.epochs - state.epoch) * state.n_train + (
-            state.n_train - min(batch * state.batch_size, state.n_train)
-        )
-        eta = total_left / rate if rate > 0 else float("inf")
+        done = min(batch * int(state.batch_size), int(state.n_train))
+        # samples/s over this epoch's mini-batches (the loop times them, evaluation excluded)
+        seconds = getattr(state, "epoch_seconds", None) or (now - self._epoch_t0)
+        rate = done / seconds if seconds > 0 else 0.0
+        left = (state.epochs - state.epoch) * state.n_train + (state.n_train - done)
+        eta = left / rate if rate > 0 else float("inf")
         cost, acc = _live_metrics(state)
         parts = [
             f"epoch {state.epoch}/{state.epochs}",
             f"[{bar}] {batch}/{n_batches}",
-            f"cost {cost:.4f}" if cost is not None else "cost —",
-            f"acc {percent(acc)}" if acc is not None else "acc —",
+            f"batch cost {cost:.4f}" if cost is not None else "batch cost —",
+            f"train acc {percent(acc)}" if acc is not None else "train acc —",
             f"{rate:,.0f} samples/s",
             f"ETA {format_seconds(eta)}",
         ]
@@ -386,13 +384,6 @@ def _last(series, default=None):
     if v is None or (isinstance(v, float) and math.isnan(v)):
         return default
     return v
-
-
-def _samples_done(state) -> int:
-    """Training examples processed since epoch 1 began (epochs are 1-based)."""
-    batch = int(getattr(state, "batch", 0) or 0)
-    in_epoch = min(batch * int(state.batch_size), int(state.n_train))
-    return max(int(state.epoch) - 1, 0) * int(state.n_train) + in_epoch
 
 
 def _live_metrics(state):
