@@ -52,3 +52,30 @@ def test_divergence_exits_1_and_saves_the_last_good_epoch(npz, tmp_path, capsys)
     from backprop.cli._checkpoint import checkpoints
 
     assert checkpoints(ck)[0].name == "ckpt-e0004-b000042.safetensors"
+
+
+def test_divergence_stops_within_the_epoch_and_resumes_to_the_same_weights(npz, tmp_path, capsys):
+    """The NaN epoch ends early; resuming a killed diverging run keeps the same last good weights.
+
+    With checkpoints every 5 mini-batches, the newest ones are inside epoch 5 and
+    hold NaN weights: only the epoch's starting weights stored with them let the
+    resumed run fall back to the same weights as the run that was never stopped.
+    """
+    from backprop.cli._checkpoint import checkpoints
+
+    ck = tmp_path / "ck"
+    args = ["train", "--data", str(npz), *ARGS, "--epochs", "8", "--checkpoint", str(ck),
+            "--checkpoint-every", "5"]  # fmt: skip
+    assert main([*args, "--out", str(tmp_path / "first.safetensors")]) == 1
+    newest = checkpoints(ck)[0].name
+    epoch, batch = int(newest[6:10]), int(newest[12:18])
+    assert epoch == 5 and batch < 42 - 5  # stopped well before the epoch's 42nd mini-batch
+    capsys.readouterr()
+    assert main([*args, "--resume", "--out", str(tmp_path / "resumed.safetensors")]) == 1
+    err = capsys.readouterr().err
+    assert f"resuming from {ck / newest} (epoch 5, batch {batch})" in err
+    assert "kept the weights from the end of epoch 4" in err
+    first = load_file(str(tmp_path / "first.safetensors"))
+    resumed = load_file(str(tmp_path / "resumed.safetensors"))
+    assert all(np.isfinite(resumed[k]).all() for k in resumed)
+    assert all(first[k].tobytes() == resumed[k].tobytes() for k in first)
