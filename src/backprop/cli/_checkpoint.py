@@ -136,8 +136,14 @@ def setup(args, session, err=None) -> CheckpointDir | None:
         return None
     err = err or sys.stderr
     directory = Path(args.checkpoint)
-    directory.mkdir(exist_ok=True)
-    _remove_stray_temporaries(directory)
+    try:
+        directory.mkdir(exist_ok=True)
+        _remove_stray_temporaries(directory)
+    except OSError as exc:
+        raise ConfigError(
+            f"--checkpoint {directory}: cannot use this directory ({exc.strerror or exc}); "
+            "give a writable directory"
+        ) from None
     identity = run_identity(session.config, session.dataset)
     if args.resume:
         found = newest_complete(directory, err)
