@@ -538,3 +538,18 @@ def test_train_plots(tmp_path, capsys):
     assert (plots / "learning_curves.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     # the gradient monitor recorded per-layer series for the plots
     assert any(key.startswith("delta_norm") or "_1" in key for key in result["history"]["extras"])
+
+
+def test_regression_csv_defaults_to_identity_output(tmp_path, capsys):
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(300, 3))
+    y = X @ np.array([1.0, -2.0, 0.5])  # a linear target: an identity output can fit it
+    path = tmp_path / "reg.csv"
+    np.savetxt(path, np.column_stack([X, y]), delimiter=",", header="a,b,c,y", comments="")
+    argv = ["train", "--data", str(path), "--layers", "16", "--lr", "0.01", "--epochs", "60"]
+    rc, result, _ = run_json(capsys, [*argv, "--json", "-q"])
+    assert rc == 0
+    assert result["network"]["output"] == "identity" and result["network"]["cost"] == "quadratic"
+    assert result["test_accuracy"] is None
+    # C = ½·mean squared error; the target's variance is 1 + 4 + 0.25 = 5.25, so C ≈ 2.6 untrained
+    assert result["test_cost"] < 0.05

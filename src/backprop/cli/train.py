@@ -170,6 +170,16 @@ def resolve_config(args) -> tuple[dict, object]:
     return config, preset
 
 
+def _given(args) -> set[str]:
+    """The settings named on the command line or by the preset (not left to DEFAULTS)."""
+    from .. import presets
+
+    given = {key for key in DEFAULTS if getattr(args, key, None) is not None}
+    if getattr(args, "preset", None):
+        given |= set(presets.get(args.preset).config)
+    return given
+
+
 def check_config(config: dict) -> None:
     """Reject impossible settings before loading data: each message names the flag."""
     from .. import activations, costs, init, network, schedules
@@ -214,8 +224,15 @@ def load_data(config: dict):
     )
 
 
-def check_data(config: dict, dataset) -> None:
-    """Settings that depend on the data: early stopping needs a validation split."""
+def check_data(config: dict, dataset, given=()) -> None:
+    """Settings that depend on the data.
+
+    Regression data (non-integer targets) gets an identity output and the
+    quadratic cost unless ``--output``/``--cost`` were given (``given`` names the
+    settings the user chose); early stopping needs a validation split.
+    """
+    if dataset.n_classes is None and not {"output", "cost"} & set(given):
+        config["output"], config["cost"] = "identity", "quadratic"
     if config["patience"] is not None and not _common.has_rows(dataset.X_val):
         raise ConfigError(
             "--patience needs validation data; add --validation-fraction 0.1 (or use a "
@@ -302,7 +319,7 @@ def run(args) -> int:
     if args.plots:
         _check_plots_dir(args.plots)
     dataset = load_data(config)
-    check_data(config, dataset)
+    check_data(config, dataset, given=_given(args))
     net = build_network(config, dataset)
     config["sizes"] = list(net.sizes)
 
