@@ -84,7 +84,7 @@ def test_digits_above_90_percent_quickly():
     acc = float((net.predict(Xte).argmax(axis=1) == yte).mean())
     assert acc > 0.90
     assert h.test_accuracy[-1] == pytest.approx(acc)
-    assert seconds < 10
+    assert seconds < 20  # 0.23 s with one BLAS thread; generous for a loaded shared machine
     assert all(p.dtype == np.float32 for p in net.params())
 
 
