@@ -18,7 +18,6 @@ still saved with ``--out``), 2 for a user error, 130 after Ctrl-C.
 from __future__ import annotations
 
 import argparse
-import shlex
 import sys
 import time
 from dataclasses import dataclass, field
@@ -382,7 +381,6 @@ def summarize(config, dataset, net, history, seconds, preset) -> dict:
     result = {
         "command": "train",
         "version": __version__,
-        "argv": None,
         "configuration": {k: config[k] for k in (*DEFAULTS, "preset", "sizes")},
         "network": {**net.config(), "n_params": int(net.n_params)},
         "data": dataset.summary(),
@@ -413,7 +411,6 @@ def summarize(config, dataset, net, history, seconds, preset) -> dict:
         }
     else:
         result["preset"] = None
-    result["argv"] = "backprop " + shlex.join(sys.argv[1:]) if sys.argv else None
     return _common.jsonable(result)
 
 
