@@ -717,6 +717,8 @@ def train(
     state._step = _make_step(net, opt, l2=l2, n_train=n, dropout=dropout, rng=rng)
     if resume is not None:
         state._restore(*resume)
+    if isinstance(callbacks, Callback):
+        callbacks = [callbacks]
     _Loop(state, train_set, val_set, test_set, list(callbacks), shuffle, patience).run()
     return state.history
 
