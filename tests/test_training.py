@@ -31,6 +31,27 @@ def _blobs(n=60, seed=0, classes=3, features=4):
     return X, y
 
 
+@pytest.fixture(params=["fast", "readable"])
+def engine(request, monkeypatch):
+    """Run the test with the default step (the fast engine) and with the readable _Step."""
+    import backprop.training as training
+
+    if request.param == "readable":
+        monkeypatch.setattr(training, "_make_step", lambda net, opt, **kw: _Step(net, opt, **kw))
+    return request.param
+
+
+def test_both_engines_are_really_used(engine):
+    seen = []
+
+    class Spy(Callback):
+        def on_train_begin(self, state):
+            seen.append(type(state._step).__name__)
+
+    train(bp.Network([2, 3, 1]), XOR_X, XOR_Y, epochs=1, batch_size=2, lr=0.1, callbacks=[Spy()])
+    assert seen == (["_Step"] if engine == "readable" else ["FastStep"])
+
+
 def _params(net):
     return [p.copy() for p in net.params()]
 
@@ -91,7 +112,7 @@ def test_digits_above_90_percent_quickly():
 # -- single steps against independent computations ----------------------------------
 
 
-def test_one_sgd_step_is_w_minus_lr_grads():
+def test_one_sgd_step_is_w_minus_lr_grads(engine):
     X, y = _blobs(n=7)
     net = bp.Network([4, 5, 3], seed=3)
     before = net.copy()
@@ -102,7 +123,7 @@ def test_one_sgd_step_is_w_minus_lr_grads():
         np.testing.assert_allclose(net.b[l], before.b[l] - 0.7 * g.b[l], rtol=1e-13, atol=1e-15)
 
 
-def test_l2_is_nielsen_weight_decay_with_n_the_training_set_size():
+def test_l2_is_nielsen_weight_decay_with_n_the_training_set_size(engine):
     # Two mini-batches of 4 from n = 8 examples: each step is
     # W ← (1 − αλ/n) W − α ∂C₀/∂W and b ← b − α ∂C₀/∂b (biases not decayed).
     X, y = _blobs(n=8)
@@ -157,7 +178,7 @@ def _torch_twin(net):
         ("adam", lambda ps: torch.optim.Adam(ps, lr=2.0, betas=(0.8, 0.95), eps=1e-7)),
     ],
 )
-def test_training_matches_torch_epoch_for_epoch(name, make):
+def test_training_matches_torch_epoch_for_epoch(name, make, engine):
     # [4, 5, 3] sigmoid with the source's quadratic cost, 10 examples in
     # mini-batches of 4, 4, 2 (unshuffled) for 3 epochs, against PyTorch.
     X, y = _blobs(n=10)
@@ -252,7 +273,7 @@ def test_dropout_masks_are_inverted_and_seeded():
     np.testing.assert_array_equal(masks[1], again[1])
 
 
-def test_dropout_is_off_for_evaluation_and_training_still_learns():
+def test_dropout_is_off_for_evaluation_and_training_still_learns(engine):
     X, y = _blobs(n=120)
     net = bp.Network(
         [4, 40, 3],
@@ -287,7 +308,7 @@ def _run(seed, **kw):
     return _params(net)
 
 
-def test_same_seed_bit_identical_and_different_seeds_differ():
+def test_same_seed_bit_identical_and_different_seeds_differ(engine):
     a, b, c = _run(1), _run(1), _run(2)
     for p, q in zip(a, b):
         np.testing.assert_array_equal(p, q)
@@ -349,7 +370,7 @@ def test_validation_fraction_split_sizes_match_sklearn():
         assert len(seen["val_index"]) == len(va) == len(np.unique(seen["val_index"]))
 
 
-def test_early_stopping_restores_the_best_epoch():
+def test_early_stopping_restores_the_best_epoch(engine):
     # The validation targets are half the training targets: as the network fits
     # the training data its validation cost first falls, then rises again.
     X, Y = _regression(n=60)
@@ -413,7 +434,7 @@ def test_divergence_stops_and_keeps_finite_weights():
         np.testing.assert_array_equal(p, q)
 
 
-def test_divergence_later_keeps_the_previous_epoch():
+def test_divergence_later_keeps_the_previous_epoch(engine):
     X, Y = _regression()
     net = bp.Network([3, 8, 1], activation="relu", output="identity", seed=0)
     rec = Recorder()
@@ -545,7 +566,7 @@ def test_history_holds_every_series_and_round_trips_through_json():
     assert h2.best_epoch is None and not h2.stopped_early and h2.diverged is None
 
 
-def test_float32_network_stays_float32():
+def test_float32_network_stays_float32(engine):
     X, y = _blobs(n=30)
     net = bp.Network([4, 5, 3], seed=0, dtype="float32")
     train(
@@ -686,7 +707,7 @@ def test_callback_hooks_in_order_and_stop_after_current_batch():
     assert len(h) == 1  # only completed epochs are recorded
 
 
-def test_batch_cost_is_the_cost_before_the_update():
+def test_batch_cost_is_the_cost_before_the_update(engine):
     X, y = _blobs(n=8)
     net = bp.Network([4, 3, 3], seed=0)
     before = net.copy()
@@ -701,7 +722,7 @@ def test_batch_cost_is_the_cost_before_the_update():
 
 
 @pytest.mark.parametrize("stop_at", [(2, 3), (3, 0)])
-def test_resume_from_checkpoint_is_bit_identical(stop_at):
+def test_resume_from_checkpoint_is_bit_identical(stop_at, engine):
     X, y = _blobs(n=50)
     args = dict(
         epochs=4,
