@@ -63,6 +63,23 @@ def _write_mnist(directory: Path, **replace: bytes) -> Path:
     return directory
 
 
+def _npz_with_forged_shape(shape: tuple) -> bytes:
+    """An NPZ whose X.npy header claims ``shape`` (and holds no data), y a valid array."""
+    import io as _io
+    import zipfile
+
+    header = {"descr": "<f8", "fortran_order": False, "shape": shape}
+    buf = _io.BytesIO()
+    np.lib.format.write_array_header_1_0(buf, header)
+    y = _io.BytesIO()
+    np.save(y, np.zeros(3, np.int64))
+    out = _io.BytesIO()
+    with zipfile.ZipFile(out, "w") as z:
+        z.writestr("X.npy", buf.getvalue())
+        z.writestr("y.npy", y.getvalue())
+    return out.getvalue()
+
+
 def _model_bytes(header: dict, buffer: bytes) -> bytes:
     text = json.dumps(header).encode()
     return struct.pack("<Q", len(text)) + text + buffer
@@ -252,6 +269,9 @@ CASES = [
          _load("bad.npz"), DataError, ["NaN"]),
     Case("npz-inf", _npz("bad.npz", X=INF_X, y=GOOD_LABELS), _train("{w}", data="bad.npz"),
          _load("bad.npz"), DataError, ["inf"]),
+    # found by the 10,000-example fuzz run: zero elements, but sizes whose product overflows
+    Case("npz-absurd-shape", _bytes("bad.npz", _npz_with_forged_shape((0, 194649001, 5923079486))),
+         _train("{w}", data="bad.npz"), _load("bad.npz"), DataFileError, ["X", "too large"]),
     Case("csv-empty", _text("bad.csv", ""), _train("{w}", data="bad.csv"), _load("bad.csv"),
          DataError, ["empty"]),
     Case("npz-empty", _bytes("bad.npz", b""), _train("{w}", data="bad.npz"), _load("bad.npz"),

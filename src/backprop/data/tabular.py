@@ -381,6 +381,11 @@ def _read_member(archive: zipfile.ZipFile, info: zipfile.ZipInfo, key, name, tot
                 )
             if any(int(n) < 0 for n in shape):
                 raise DataFileError(f"{bad} (negative size in shape {shape})")
+            extent = dtype.itemsize  # NumPy refuses shapes whose non-zero sizes overflow
+            for n in shape:
+                extent *= max(int(n), 1)
+            if extent > np.iinfo(np.intp).max:
+                raise DataFileError(f"{bad} (shape {shape} is too large for any array)")
             count = 1
             for n in shape:
                 count *= int(n)
