@@ -13,6 +13,9 @@ sigmoid network learns or does not:
   σ'(z) < 0.01, i.e. |z| > 4.6, where a unit passes almost no gradient back;
 * ``stuck_hidden``: hidden units saturated on at least 99 % of the images;
 * ``saturated_output``: the same fraction for the output layer;
+* ``dead_output``: output units below ½ on every image of the sample, so that
+  their class is never predicted (with the quadratic cost δ^L = (a − t) σ'(z)
+  is then ≈ 0 and the unit cannot recover);
 * ``grad_rms_W1``, ``grad_rms_W2``, …: the root mean square of ∂C/∂W^l
   over the sample, per layer (BP4), the size of the steps SGD takes.
 
@@ -62,6 +65,8 @@ class Diagnostics:
                 if l < net.L:
                     stuck = saturated.mean(axis=1) >= 0.99
                     row["stuck_hidden" if net.L == 2 else f"stuck_hidden_{l}"] = int(stuck.sum())
+                else:  # output units below ½ on every image: their class is never predicted
+                    row["dead_output"] = int((trace.a[l].max(axis=1) < 0.5).sum())
             row[f"grad_rms_W{l}"] = float(np.sqrt(np.mean(np.square(grads.W[l]))))
         self.rows.append(row)
         return row
