@@ -226,6 +226,7 @@ BAD_TRAIN = [
     (["--lr", "0"], "--lr must be positive"),
     (["--lr", "-0.1"], "--lr must be positive"),
     (["--lr", "nan"], "--lr must be positive"),
+    (["--lr", "inf"], "--lr must be positive"),
     (["--batch-size", "0"], "--batch-size must be a positive whole number"),
     (["--epochs", "0"], "--epochs must be a positive whole number"),
     (["--epochs", "-3"], "--epochs must be a positive whole number"),

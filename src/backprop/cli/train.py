@@ -18,6 +18,7 @@ still saved with ``--out``), 2 for a user error, 130 after Ctrl-C.
 from __future__ import annotations
 
 import argparse
+import math
 import sys
 import time
 from dataclasses import dataclass, field
@@ -208,7 +209,7 @@ def check_config(config: dict) -> None:
 
 def _positive(config, key, flag, example, integer=False):
     value = config[key]
-    if not value > 0:
+    if not (value > 0 and math.isfinite(value)):
         kind = "a positive whole number" if integer else "positive"
         raise ConfigError(f"{flag} must be {kind}, {example}; got {value}")
 
