@@ -179,6 +179,34 @@ def record(path: Path, runs: list[dict]) -> dict:
     return doc
 
 
+def markdown_table(doc: dict) -> str:
+    """The results as a Markdown table, one row per run."""
+    lines = [
+        "| preset | seed | final test | best test (epoch) | final val | book | target | epochs | "
+        "train time |",
+        "| --- | --- | --- | --- | --- | --- | --- | --- | --- |",
+    ]
+    for r in doc["runs"]:
+        h = r["history"]
+        best = max(range(len(h["test_accuracy"])), key=lambda i: h["test_accuracy"][i])
+        target = f"≥ {100 * r['target']:.1f}%" if r["target"] is not None else "—"
+        verdict = {True: " ✓", False: " ✗", None: ""}[r["met_target"]]
+        early = f" (stopped early, best val epoch {r['best_epoch']})" if r["stopped_early"] else ""
+        lines.append(
+            f"| `{r['preset']}` | {r['seed']} | **{100 * r['test_accuracy']:.2f}%**{verdict} | "
+            f"{100 * h['test_accuracy'][best]:.2f}% ({h['epoch'][best]}) | "
+            f"{100 * r['val_accuracy']:.2f}% | {100 * r['book_accuracy']:.2f}% | {target} | "
+            f"{r['epochs_run']}{early} | {r['train_seconds']:.0f} s |"
+        )
+    m = doc["machine"]
+    lines.append("")
+    lines.append(
+        f"Machine: {m['cpu']}, {m['cpus']} CPUs (shared with other jobs while these ran), "
+        f"Python {m['python']}, NumPy {m['numpy']}."
+    )
+    return "\n".join(lines)
+
+
 def main(argv=None) -> int:
     from backprop.presets import PRESETS
 
@@ -187,7 +215,11 @@ def main(argv=None) -> int:
     p.add_argument("--seeds", type=int, nargs="+", default=[0])
     p.add_argument("--data", default=DEFAULT_DATA, help=f"default: {DEFAULT_DATA}")
     p.add_argument("--out", type=Path, default=DEFAULT_OUT)
+    p.add_argument("--table", action="store_true", help="print the recorded results as Markdown")
     args = p.parse_args(argv)
+    if args.table:
+        print(markdown_table(json.loads(args.out.read_text())))
+        return 0
     for name in args.presets:
         for seed in args.seeds:
             print(f"{name} seed {seed} ...", file=sys.stderr, flush=True)
