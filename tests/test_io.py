@@ -2,7 +2,8 @@
 a table of every malformed file, each rejected with ModelFileError and a clear message.
 
 Files for the interop and malformed cases are built here by hand (struct + json +
-hashlib), independently of backprop.io's writer.
+hashlib), independently of backprop.io's writer; checksums are computed here from the
+rule in docs/model-format.md, never with backprop.io's own helpers.
 """
 
 from __future__ import annotations
@@ -113,6 +114,8 @@ def test_save_errors_touch_no_file(tmp_path):
         net.save(path, metadata={"f": object()})
     with pytest.raises(ConfigError, match="keys must be strings"):
         net.save(path, metadata={1: 2})
+    with pytest.raises(ConfigError, match="not valid Unicode .a lone surrogate.; remove"):
+        net.save(path, metadata={"\ud800": 1})
     net.W[1][0, 0] = np.nan
     with pytest.raises(ModelFileError, match="W1 holds NaN or inf values; train with a lower"):
         net.save(path)
@@ -129,7 +132,7 @@ def test_read_metadata(tmp_path):
     net.save(tmp_path / "m.safetensors", metadata={"k": "v"})
     doc = io.read_metadata(tmp_path / "m.safetensors")
     assert doc["sizes"] == [3, 5, 2] and doc["activations"] == ["tanh", "identity"]
-    assert doc["format"] == "backprop.model" and doc["format_version"] == 1
+    assert doc["format"] == "backprop.model" and doc["format_version"] == 2
     assert doc["library_version"] == bp.__version__ and doc["n_params"] == 3 * 5 + 5 + 5 * 2 + 2
     assert doc["metadata"] == {"k": "v"}
     (tmp_path / "bad.safetensors").write_bytes(MALFORMED["checksum mismatch"][0])
@@ -140,10 +143,21 @@ def test_read_metadata(tmp_path):
 # -- interop with the safetensors library ---------------------------------------
 
 
-def _sha(arrays):
+def _canonical(doc: dict) -> bytes:
+    """The metadata document without sha256: sorted keys, no spaces, ASCII (\\u escapes)."""
+    rest = {k: v for k, v in doc.items() if k != "sha256"}
+    return json.dumps(rest, sort_keys=True, separators=(",", ":"), ensure_ascii=True).encode()
+
+
+def _sha(arrays, doc: dict | None = None) -> str:
+    """The documented checksum: SHA-256 of the tensors' little-endian C-order bytes in the
+    given order, followed (format version 2) by the canonical metadata document; with no
+    ``doc``, the version-1 rule (tensors only)."""
     h = hashlib.sha256()
     for a in arrays:
         h.update(np.ascontiguousarray(a).astype(a.dtype.newbyteorder("<")).tobytes())
+    if doc is not None:
+        h.update(_canonical(doc))
     return h.hexdigest()
 
 
@@ -174,7 +188,9 @@ def test_reads_with_safetensors_numpy_and_torch(tmp_path, dtype):
     assert doc["sizes"] == [6, 5, 4, 3] and doc["dtype"] == dtype
     assert doc["activations"] == ["relu", "relu", "softmax"] and doc["cost"] == "cross-entropy"
     assert doc["metadata"] == {"metrics": {"accuracy": 0.5}}
-    assert doc["sha256"] == _sha([p for l in net.W.keys() for p in (net.W[l], net.b[l].ravel())])
+    params = [p for l in net.W.keys() for p in (net.W[l], net.b[l].ravel())]
+    assert doc["sha256"] == _sha(params, doc)
+    assert doc["sha256"] != _sha(params)  # not the version-1 rule (tensors only)
 
     # The stored tensors drop into torch.nn.Linear as they are (W^l is (out, in)).
     x = np.random.default_rng(0).standard_normal((7, 6)).astype(dtype)
@@ -200,14 +216,14 @@ def test_loads_file_written_by_safetensors(tmp_path, bias_shape):
         b1, b2 = b1[:, None], b2[:, None]
     doc = {
         "format": "backprop.model",
-        "format_version": 1,
+        "format_version": 2,
         "sizes": [3, 4, 2],
         "activations": ["tanh", "sigmoid"],
         "cost": "cross-entropy",
         "dtype": "float64",
-        "sha256": _sha([W1, b1, W2, b2]),
         "metadata": {"source": "hand-written"},
     }
+    doc["sha256"] = _sha([W1, b1, W2, b2], doc)
     path = tmp_path / "theirs.safetensors"
     save_file(
         {"W1": W1, "b1": b1, "W2": W2, "b2": b2}, path, metadata={"backprop": json.dumps(doc)}
@@ -242,7 +258,7 @@ def _valid():
     }
     doc = {
         "format": "backprop.model",
-        "format_version": 1,
+        "format_version": 2,
         "library_version": "0.1.0",
         "sizes": [3, 4, 2],
         "activations": ["sigmoid", "sigmoid"],
@@ -251,9 +267,9 @@ def _valid():
         "dtype": "float64",
         "init": "normal",
         "n_params": 26,
-        "sha256": _sha(tensors.values()),
-        "metadata": {},
+        "metadata": {"metrics": {"test_accuracy": 0.9}, "note": "größe ✓"},
     }
+    doc["sha256"] = _sha(tensors.values(), doc)
     header, offset, buffer = {}, 0, b""
     for name, arr in tensors.items():
         header[name] = {
@@ -266,18 +282,24 @@ def _valid():
     return header, buffer, doc
 
 
-def _model(edit_header=None, edit_doc=None, buffer_edit=None, meta_edit=None) -> bytes:
+def _model(edit_header=None, edit_doc=None, buffer_edit=None, meta_edit=None, reseal=True) -> bytes:
+    """The valid model with edits. ``reseal``: recompute the checksum after them (as a
+    writer that got the metadata wrong would), so the check under test is reached; off
+    for the cases that test the checksum itself."""
     header, buffer, doc = _valid()
     if edit_doc:
         edit_doc(doc)
+    if buffer_edit:
+        buffer = buffer_edit(buffer)
+    if reseal and "sha256" in doc:
+        # The buffer holds W1, b1, W2, b2 in that order: exactly the checksummed bytes.
+        doc["sha256"] = hashlib.sha256(buffer + _canonical(doc)).hexdigest()
     meta = {"backprop": json.dumps(doc)}
     if meta_edit:
         meta = meta_edit(meta)
     header = {"__metadata__": meta, **header}
     if edit_header:
         edit_header(header)
-    if buffer_edit:
-        buffer = buffer_edit(buffer)
     return _pack(header, buffer)
 
 
@@ -295,10 +317,35 @@ def _nan_weights(buf):
     return arr.tobytes()
 
 
-def _nan_doc(doc):
-    header, buffer, _ = _valid()
-    arr = np.frombuffer(_nan_weights(buffer), dtype="<f8")
-    doc["sha256"] = _sha([arr[:12], arr[12:16], arr[16:24], arr[24:]])
+def _tensors_only_checksum(doc):
+    """The version-1 rule's checksum (tensor bytes only) of the valid model."""
+    doc["sha256"] = hashlib.sha256(_valid()[1]).hexdigest()
+
+
+def _bump(doc, *keys):
+    for key in keys[:-1]:
+        doc = doc[key]
+    doc[keys[-1]] += 0.01
+
+
+# Edits of the metadata document alone, each leaving a valid model: with the checksum
+# left as it was they must be caught; with it recomputed the file loads with the edit.
+METADATA_EDITS = {
+    "hidden activation sigmoid -> tanh": lambda d: _set(d, "activations", ["tanh", "sigmoid"]),
+    "output activation sigmoid -> identity": lambda d: (
+        _set(d, "activations", ["sigmoid", "identity"]),
+        _set(d, "output", "identity"),
+    ),
+    "cost quadratic -> cross-entropy": lambda d: _set(d, "cost", "cross-entropy"),
+    "user metadata value edited": lambda d: _bump(d, "metadata", "metrics", "test_accuracy"),
+    "user metadata key added": lambda d: _set(d["metadata"], "note2", "added"),
+    "user metadata key removed": lambda d: d["metadata"].pop("note"),
+    "user metadata non-ASCII text edited": lambda d: _set(d["metadata"], "note", "grösse ✓"),
+    "init edited": lambda d: _set(d, "init", "he-normal"),
+    "library_version edited": lambda d: _set(d, "library_version", "0.0.9"),
+    "optional output removed": lambda d: d.pop("output"),
+    "field added": lambda d: _set(d, "comment", "hello"),
+}
 
 
 VALID = _model()
@@ -407,8 +454,27 @@ MALFORMED = {
         "'sha256' is missing or not a hex digest",
     ),
     "checksum mismatch": (
-        _model(buffer_edit=lambda b: b[:50] + bytes([b[50] ^ 1]) + b[51:]),
-        "checksum mismatch, the tensor data is corrupted",
+        _model(buffer_edit=lambda b: b[:50] + bytes([b[50] ^ 1]) + b[51:], reseal=False),
+        "checksum mismatch, the file's contents are corrupted; use an intact copy",
+    ),
+    **{
+        f"checksum mismatch: {name}": (
+            _model(edit_doc=edit, reseal=False),
+            "checksum mismatch, the file's contents are corrupted; use an intact copy",
+        )
+        for name, edit in METADATA_EDITS.items()
+    },
+    "checksum mismatch: version-1 rule (tensors only) in a version-2 file": (
+        _model(edit_doc=_tensors_only_checksum, reseal=False),
+        "checksum mismatch, the file's contents are corrupted",
+    ),
+    "checksum mismatch: format_version 2 -> 1 (tensors-only rule)": (
+        _model(edit_doc=lambda d: _set(d, "format_version", 1), reseal=False),
+        "checksum mismatch, the file's contents are corrupted",
+    ),
+    "sha256 in upper case": (
+        _model(edit_doc=lambda d: _set(d, "sha256", d["sha256"].upper()), reseal=False),
+        "'sha256' is missing or not a hex digest",
     ),
     "sizes missing": (_model(edit_doc=lambda d: d.pop("sizes")), "'sizes' must list"),
     "sizes zero": (_model(edit_doc=lambda d: _set(d, "sizes", [3, 0, 2])), "'sizes' must list"),
@@ -483,7 +549,7 @@ MALFORMED = {
         "'init' must be a string, got 3",
     ),
     "NaN weights (checksum valid)": (
-        _model(buffer_edit=_nan_weights, edit_doc=_nan_doc),
+        _model(buffer_edit=_nan_weights),
         "tensor W1 holds NaN or inf values",
     ),
 }
@@ -517,6 +583,100 @@ def test_malformed_model_file(tmp_path, case):
     assert text.startswith(f"cannot load model {str(path)!r}: ")
     assert "\n" not in text
     assert path.read_bytes() == data  # loading never touches the file
+
+
+@pytest.mark.parametrize("case", list(METADATA_EDITS))
+def test_metadata_edit_with_a_recomputed_checksum_loads(tmp_path, case):
+    """The control for the "checksum mismatch: <edit>" cases: each edit alone leaves a valid
+    model, so with the checksum recomputed by the documented rule the file loads, edit and all.
+    The mismatch in those cases therefore comes from the checksum covering the metadata."""
+    path = tmp_path / "m.safetensors"
+    path.write_bytes(_model(edit_doc=METADATA_EDITS[case]))
+    net = bp.load(path)
+    _, _, doc = _valid()
+    METADATA_EDITS[case](doc)
+    assert net.activations == doc["activations"] and net.cost_name == doc["cost"]
+    assert net.metadata == doc["metadata"] and net.init == doc["init"]
+    stored = io.read_metadata(path)
+    assert {k: v for k, v in stored.items() if k != "sha256"} == {
+        k: v for k, v in doc.items() if k != "sha256"
+    }
+
+
+def test_checksum_covers_non_ascii_metadata(tmp_path):
+    """Non-ASCII text and keys go into the file as UTF-8 and into the checksum as \\u escapes;
+    the checksum is independent of key order and spacing in the stored JSON."""
+    net = bp.Network([2, 3, 1], seed=5)
+    meta = {"zoë": "größe ✓ 😀", "a": [1.5, -0.0, 10**30, None, True], "Z": {"y": 1, "x": 2}}
+    path = tmp_path / "m.safetensors"
+    net.save(path, metadata=meta)
+    assert "größe ✓ 😀".encode() in path.read_bytes()
+    assert bp.load(path).metadata == meta
+    (n,) = struct.unpack("<Q", path.read_bytes()[:8])
+    header = json.loads(path.read_bytes()[8 : 8 + n])
+    doc = json.loads(header["__metadata__"]["backprop"])
+    params = [p for l in net.W.keys() for p in (net.W[l], net.b[l].ravel())]
+    assert doc["sha256"] == _sha(params, doc)
+    # The same document stored pretty-printed with its keys in reverse order still verifies.
+    reordered = dict(reversed(list(doc.items())))
+    header["__metadata__"]["backprop"] = json.dumps(reordered, indent=2, ensure_ascii=False)
+    buffer = path.read_bytes()[8 + n :]
+    path.write_bytes(_pack(header, buffer))
+    assert bp.load(path).metadata == meta
+
+
+def _v1_model(edit_doc=None, buffer_edit=None) -> bytes:
+    """A format-version-1 file: its checksum covers the tensor bytes only."""
+    header, buffer, doc = _valid()
+    doc["format_version"] = 1
+    doc["sha256"] = hashlib.sha256(buffer).hexdigest()
+    if edit_doc:
+        edit_doc(doc)
+    if buffer_edit:
+        buffer = buffer_edit(buffer)
+    return _pack({"__metadata__": {"backprop": json.dumps(doc)}, **header}, buffer)
+
+
+def test_format_version_1_files_still_load_with_the_tensor_only_rule(tmp_path):
+    path = tmp_path / "old.safetensors"
+    path.write_bytes(_v1_model())
+    net = bp.load(path)
+    assert net.sizes == [3, 4, 2] and io.read_metadata(path)["format_version"] == 1
+    # Version 1 did not cover the metadata, so a metadata edit is not detectable there...
+    path.write_bytes(_v1_model(edit_doc=METADATA_EDITS["hidden activation sigmoid -> tanh"]))
+    assert bp.load(path).activations == ["tanh", "sigmoid"]
+    # ...but corrupted tensors are.
+    path.write_bytes(_v1_model(buffer_edit=lambda b: b[:9] + bytes([b[9] ^ 4]) + b[10:]))
+    with pytest.raises(ModelFileError, match="checksum mismatch, the file's contents are"):
+        bp.load(path)
+    # A version-1 checkpoint, as the previous release wrote it.
+    a = np.arange(5.0)
+    doc = {"format": "backprop.checkpoint", "format_version": 1, "library_version": "0.1.0"}
+    doc |= {"sha256": hashlib.sha256(a.astype("<f8").tobytes()).hexdigest(), "meta": {"e": 1}}
+    entry = {"dtype": "F64", "shape": [5], "data_offsets": [0, 40]}
+    path.write_bytes(
+        _pack({"__metadata__": {"backprop": json.dumps(doc)}, "a": entry}, a.tobytes())
+    )
+    tensors, meta = io.load_checkpoint(path)
+    assert np.array_equal(tensors["a"], a) and meta == {"e": 1}
+
+
+def test_deep_metadata_never_escapes_as_recursion_error(tmp_path):
+    """Near the parser's nesting limit the document may parse but not re-serialise."""
+    path = tmp_path / "deep.safetensors"
+    header, buffer, doc = _valid()
+    messages = set()
+    for depth in range(900, 1100, 2):
+        text = json.dumps({**doc, "deep": "@"}).replace('"@"', "[" * depth + "]" * depth)
+        path.write_bytes(_pack({"__metadata__": {"backprop": text}, **header}, buffer))
+        with pytest.raises(ModelFileError) as info:
+            bp.load(path)
+        messages.add(str(info.value).split(": ", 1)[1])
+    assert messages <= {
+        "the 'backprop' metadata is not valid JSON",
+        "the 'backprop' metadata cannot be re-serialised",
+        "checksum mismatch, the file's contents are corrupted; use an intact copy",
+    }
 
 
 def test_missing_path_and_directory(tmp_path):
@@ -598,6 +758,78 @@ def test_checkpoint_errors(tmp_path):
         io.save_checkpoint(path, {"__metadata__": np.ones(2)}, {})
     with pytest.raises(ConfigError, match="cannot be saved as JSON"):
         io.save_checkpoint(path, {}, {"x": {1, 2}})
+    with pytest.raises(ConfigError, match="not valid Unicode .a lone surrogate."):
+        io.save_checkpoint(path, {"\udc80": np.ones(2)}, {})
+    with pytest.raises(ConfigError, match="checkpoint meta holds the string 'x\\\\ud800'"):
+        io.save_checkpoint(path, {}, {"note": "x\ud800"})
+
+
+def _checkpoint_parts(path):
+    data = path.read_bytes()
+    (n,) = struct.unpack("<Q", data[:8])
+    header = json.loads(data[8 : 8 + n])
+    return header, json.loads(header["__metadata__"]["backprop"]), data[8 + n :]
+
+
+def _rng_state():
+    gen = np.random.default_rng(2026)
+    gen.standard_normal(3)
+    return gen.bit_generator.state
+
+
+def _edit_rng(doc):
+    doc["meta"]["rng"]["state"]["state"] += 1
+
+
+CHECKPOINT_EDITS = {
+    "epoch edited": lambda d: d["meta"].__setitem__("epoch", 4),
+    "RNG state edited": _edit_rng,
+    "history edited": lambda d: d["meta"]["history"]["cost"].__setitem__(0, 0.5),
+    "meta key removed": lambda d: d["meta"].pop("batch"),
+    "meta key added": lambda d: d["meta"].__setitem__("extra", None),
+    "library_version edited": lambda d: d.__setitem__("library_version", "9.9"),
+}
+
+
+def _saved_checkpoint(path):
+    tensors = {"W1": np.arange(6.0).reshape(2, 3), "v": np.ones(3, np.float32), "n": np.arange(2)}
+    meta = {"epoch": 3, "batch": 17, "rng": _rng_state(), "history": {"cost": [1.0, 0.25]}}
+    io.save_checkpoint(path, tensors, meta)
+    return tensors, meta
+
+
+def test_checkpoint_checksum_follows_the_documented_rule(tmp_path):
+    path = tmp_path / "ckpt.safetensors"
+    tensors, _ = _saved_checkpoint(path)
+    _, doc, _ = _checkpoint_parts(path)
+    assert doc["format_version"] == 2
+    assert doc["sha256"] == _sha([tensors[name] for name in sorted(tensors)], doc)
+
+
+@pytest.mark.parametrize("case", list(CHECKPOINT_EDITS))
+@pytest.mark.parametrize("reseal", [False, True])
+def test_checkpoint_metadata_edit(tmp_path, case, reseal):
+    """Editing only the checkpoint's metadata document is a checksum mismatch; the same
+    edit with the checksum recomputed by the documented rule loads, edit and all."""
+    path = tmp_path / "ckpt.safetensors"
+    tensors, _ = _saved_checkpoint(path)
+    header, doc, buffer = _checkpoint_parts(path)
+    CHECKPOINT_EDITS[case](doc)
+    if reseal:
+        doc["sha256"] = _sha([tensors[name] for name in sorted(tensors)], doc)
+    header["__metadata__"]["backprop"] = json.dumps(doc)
+    path.write_bytes(_pack(header, buffer))
+    if not reseal:
+        with pytest.raises(ModelFileError) as info:
+            io.load_checkpoint(path)
+        assert str(info.value) == (
+            f"cannot load checkpoint {str(path)!r}: checksum mismatch, the file's contents "
+            "are corrupted; use an intact copy"
+        )
+    else:
+        got, meta = io.load_checkpoint(path)
+        assert meta == doc["meta"]
+        assert all(np.array_equal(got[name], tensors[name]) for name in tensors)
 
 
 # -- the documentation's code runs and is right --------------------------------------
@@ -628,16 +860,25 @@ def test_documented_snippets(tmp_path, monkeypatch):
         out = ns["model"](ns["torch"].from_numpy(x)).numpy()
     np.testing.assert_allclose(out, net.predict(x), rtol=1e-12)
 
-    ns = {"W": net.W, "b": net.b, "L": net.L}
+    from safetensors import safe_open
+
+    with safe_open("mnist.safetensors", framework="np") as f:
+        doc = json.loads(f.metadata()["backprop"])
+    ns = {"W": net.W, "b": net.b, "L": net.L, "doc": doc}
     exec(checksum, ns)
-    assert ns["digest"] == io.read_metadata("mnist.safetensors")["sha256"]
+    assert ns["digest"] == doc["sha256"]
+    doc["metadata"]["note"] = "edited"
+    ns = {"W": net.W, "b": net.b, "L": net.L, "doc": doc}
+    exec(checksum, ns)
+    assert ns["digest"] != doc["sha256"]
 
     rng = np.random.default_rng(1)
     W1, b1, W2, b2 = (rng.standard_normal(s) for s in [(4, 3), (4,), (2, 4), (2,)])
-    ns = {"json": json, "W1": W1, "b1": b1, "W2": W2, "b2": b2, "digest": _sha([W1, b1, W2, b2])}
+    ns = {"W1": W1, "b1": b1, "W2": W2, "b2": b2}
     exec(write, ns)
     written = bp.load("m.safetensors")
     assert written.activations == ["tanh", "sigmoid"] and np.array_equal(written.W[2], W2)
+    assert written.metadata == {} and io.read_metadata("m.safetensors")["format_version"] == 2
 
 
 @pytest.mark.parametrize("output", OUTPUTS)

@@ -4,8 +4,9 @@ A model file holds the tensors ``W1, b1, …, WL, bL`` (W^l of shape (n_l, n_{l-
 b^l of shape (n_l,)) and, under the header's ``__metadata__`` key ``"backprop"``,
 one JSON document with the architecture, the caller's metadata (training
 configuration, data fingerprint, final metrics) and a SHA-256 checksum of the
-tensor bytes. The layout is documented in ``docs/model-format.md``; the files
-load with ``safetensors.numpy.load_file`` and ``safetensors.torch.load_file``.
+whole contents: the tensor bytes and the rest of that document. The layout
+is documented in ``docs/model-format.md``; the files load with
+``safetensors.numpy.load_file`` and ``safetensors.torch.load_file``.
 
 The safetensors container::
 
@@ -43,7 +44,9 @@ from .network import DTYPES, Layers, Network
 __all__ = ["FORMAT_VERSION", "load", "load_checkpoint", "read_metadata", "save", "save_checkpoint"]
 
 #: Version of the JSON document stored in the header; bumped on incompatible changes.
-FORMAT_VERSION = 1
+#: Version 2 (written now): ``sha256`` covers the tensor bytes and the metadata document.
+#: Version 1 (still read): ``sha256`` covers the tensor bytes only.
+FORMAT_VERSION = 2
 #: The ``__metadata__`` key whose value is our JSON document.
 METADATA_KEY = "backprop"
 MODEL_FORMAT = "backprop.model"
@@ -131,9 +134,9 @@ def save(net: Network, path: str | os.PathLike, *, metadata: Mapping | None = No
         "dtype": net.dtype,
         "init": str(net.init),
         "n_params": int(net.n_params),
-        "sha256": _sha256(tensors.values()),
         "metadata": user,
     }
+    _seal(doc, tensors.values())
     _write(path, tensors, doc)
     return Path(path)
 
@@ -144,7 +147,7 @@ def load(path: str | os.PathLike) -> Network:
     Everything is checked before it is used: the container structure, each
     tensor's dtype, shape and byte range, the metadata document, its
     agreement with the tensors, the activation and cost names, and the
-    SHA-256 checksum of the tensor bytes.
+    SHA-256 checksum of the tensor bytes and the metadata document.
 
     Returns
     -------
@@ -172,7 +175,7 @@ def read_metadata(path: str | os.PathLike) -> dict:
 
 def _load_model(path) -> tuple[Network, dict]:
     where = _where(path, "model")
-    tensors, doc = _read(path, where, MODEL_FORMAT)
+    tensors, doc, signed = _read(path, where, MODEL_FORMAT)
     arch = _check_architecture(doc, where)
     sizes, acts, cost, dtype = arch["sizes"], arch["activations"], arch["cost"], arch["dtype"]
     L = len(sizes) - 1
@@ -185,7 +188,7 @@ def _load_model(path) -> tuple[Network, dict]:
         if tensors[name].dtype != np.dtype(dtype):
             code = _code(tensors[name].dtype)
             raise ModelFileError(f"{where}: tensor {name} is {code} but the metadata says {dtype}")
-    _verify_checksum(doc, [tensors[name] for name in expected], where)
+    _verify_checksum(doc, [tensors[name] for name in expected], signed, where)
     for name in expected:
         if not np.isfinite(tensors[name]).all():
             raise ModelFileError(f"{where}: tensor {name} holds NaN or inf values")
@@ -219,6 +222,7 @@ def save_checkpoint(
     for name, value in tensors.items():
         if not isinstance(name, str) or not name or name == "__metadata__":
             raise ConfigError(f"checkpoint tensor names must be non-empty strings, got {name!r}")
+        _unicode(name, "a checkpoint tensor name")
         arr = np.asarray(value)
         if _code(arr.dtype) is None:
             raise ConfigError(
@@ -233,9 +237,9 @@ def save_checkpoint(
         "format": CHECKPOINT_FORMAT,
         "format_version": FORMAT_VERSION,
         "library_version": __version__,
-        "sha256": _sha256(arrays[name] for name in order),
         "meta": _jsonable(dict(meta), "checkpoint meta"),
     }
+    _seal(doc, (arrays[name] for name in order))
     _write(path, {name: arrays[name] for name in order}, doc)
     return Path(path)
 
@@ -249,10 +253,10 @@ def load_checkpoint(path: str | os.PathLike) -> tuple[dict[str, np.ndarray], dic
         Missing, truncated, malformed file or checksum mismatch.
     """
     where = _where(path, "checkpoint")
-    tensors, doc = _read(path, where, CHECKPOINT_FORMAT)
+    tensors, doc, signed = _read(path, where, CHECKPOINT_FORMAT)
     if not isinstance(doc.get("meta"), dict):
         raise ModelFileError(f"{where}: the metadata has no 'meta' object")
-    _verify_checksum(doc, [tensors[name] for name in sorted(tensors)], where)
+    _verify_checksum(doc, [tensors[name] for name in sorted(tensors)], signed, where)
     return tensors, doc["meta"]
 
 
@@ -299,21 +303,43 @@ def _code(dtype: np.dtype) -> str | None:
     return _CODE_OF.get((dtype.kind, dtype.itemsize))
 
 
-def _sha256(arrays) -> str:
-    """SHA-256 of the arrays' little-endian C-order bytes, concatenated in the given order."""
+def _sha256(arrays, signed: bytes) -> str:
+    """SHA-256 of the arrays' little-endian C-order bytes in the given order, then ``signed``."""
     h = hashlib.sha256()
     for arr in arrays:
         arr = np.asarray(arr)
         h.update(np.asarray(arr, dtype=arr.dtype.newbyteorder("<")).tobytes(order="C"))
+    h.update(signed)
     return h.hexdigest()
+
+
+def _seal(doc: dict, arrays) -> None:
+    """Set ``doc["sha256"]``: the checksum of the arrays and of ``doc`` as readers will parse it."""
+    stored = json.loads(json.dumps(doc, ensure_ascii=False, allow_nan=False))
+    doc["sha256"] = _sha256(arrays, _signed_part(stored))
+
+
+def _signed_part(doc: dict) -> bytes:
+    """The metadata document without ``sha256``, canonically serialised (format version 2).
+
+    ``json.dumps(doc_without_sha256, sort_keys=True, separators=(",", ":"))`` with
+    Python's defaults otherwise (non-ASCII characters as ``\\uXXXX`` escapes), as
+    ASCII bytes: the same text for any JSON text of the same document. The
+    writer hashes the document it stores parsed back, so both sides agree.
+    """
+    rest = {key: value for key, value in doc.items() if key != "sha256"}
+    text = json.dumps(rest, sort_keys=True, separators=(",", ":"), ensure_ascii=True)
+    return text.encode("ascii")
 
 
 def _jsonable(value: Any, what: str, _depth: int = 0) -> Any:
     """``value`` as plain JSON types: NumPy scalars/arrays and paths converted, NaN/inf → None."""
     if _depth > 100:
         raise ConfigError(f"{what} is nested too deeply to save")
-    if value is None or isinstance(value, (bool, str)):
+    if value is None or isinstance(value, bool):
         return value
+    if isinstance(value, str):
+        return _unicode(value, what)
     if isinstance(value, (int, np.integer)):
         return int(value)
     if isinstance(value, (float, np.floating)):
@@ -329,7 +355,7 @@ def _jsonable(value: Any, what: str, _depth: int = 0) -> Any:
         for k, v in value.items():
             if not isinstance(k, str):
                 raise ConfigError(f"{what} keys must be strings, got {k!r}")
-            out[k] = _jsonable(v, what, _depth + 1)
+            out[_unicode(k, what)] = _jsonable(v, what, _depth + 1)
         return out
     if isinstance(value, (list, tuple)):
         return [_jsonable(v, what, _depth + 1) for v in value]
@@ -339,6 +365,18 @@ def _jsonable(value: Any, what: str, _depth: int = 0) -> Any:
         f"{what} holds a {type(value).__name__}, which cannot be saved as JSON; "
         "use numbers, strings, lists and dicts"
     )
+
+
+def _unicode(text: str, what: str) -> str:
+    """``text`` if it can be stored as UTF-8 (no lone surrogates such as '\\ud800')."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        raise ConfigError(
+            f"{what} holds the string {_short(text)}, which is not valid Unicode "
+            "(a lone surrogate); remove or replace that character"
+        ) from None
+    return text
 
 
 def _zeros(rng, n_out: int, n_in: int):
@@ -353,12 +391,27 @@ def _where(path, kind: str) -> str:
     return f"cannot load {kind} {os.fspath(path)!r}"
 
 
-def _read(path, where: str, fmt: str) -> tuple[dict[str, np.ndarray], dict]:
-    """Parse and validate the container; return the tensors and our metadata document."""
+def _read(path, where: str, fmt: str) -> tuple[dict[str, np.ndarray], dict, bytes]:
+    """Parse and validate the container.
+
+    Returns the tensors, our metadata document, and the bytes the checksum
+    covers after the tensors: the document as stored, without ``sha256``,
+    canonically serialised (nothing for format version 1). They are taken
+    before the document is used, so later defaults cannot change them.
+    """
     data = _read_bytes(path, where)
     header, buffer = _split(data, where)
     tensors = _tensors(header, buffer, where)
-    return tensors, _document(header, where, fmt)
+    doc = _document(header, where, fmt)
+    if doc["format_version"] == 1:
+        return tensors, doc, b""
+    try:
+        signed = _signed_part(doc)
+    except (ValueError, RecursionError):
+        raise ModelFileError(
+            f"{where}: the {METADATA_KEY!r} metadata cannot be re-serialised"
+        ) from None
+    return tensors, doc, signed
 
 
 def _read_bytes(path, where: str) -> bytes:
@@ -609,8 +662,9 @@ def _expect_shape(tensors: dict, name: str, allowed: list[tuple], sizes: list, w
         )
 
 
-def _verify_checksum(doc: dict, arrays: list[np.ndarray], where: str) -> None:
-    if _sha256(arrays) != doc["sha256"]:
+def _verify_checksum(doc: dict, arrays: list[np.ndarray], signed: bytes, where: str) -> None:
+    """Compare ``sha256`` with the tensors' bytes followed by ``signed`` (see :func:`_read`)."""
+    if _sha256(arrays, signed) != doc["sha256"]:
         raise ModelFileError(
-            f"{where}: checksum mismatch, the tensor data is corrupted; use an intact copy"
+            f"{where}: checksum mismatch, the file's contents are corrupted; use an intact copy"
         )
