@@ -29,18 +29,7 @@ from typing import TextIO
 import numpy as np
 
 from ..errors import ConfigError, DataError
-
-try:  # the training engineer's Callback base class, when it has landed
-    from ..training import Callback as _CallbackBase
-except ImportError:  # pragma: no cover - only while the training module is missing
-
-    class _CallbackBase:  # type: ignore[no-redef]
-        def on_train_begin(self, state): ...
-        def on_epoch_begin(self, state): ...
-        def on_batch_end(self, state): ...
-        def on_epoch_end(self, state): ...
-        def on_train_end(self, state): ...
-
+from ..training import Callback as _CallbackBase
 
 # -- argument parsing -------------------------------------------------------
 
@@ -150,14 +139,6 @@ def load_dataset(spec: str, *, label_column: int | None = None, validation_fract
             )
         kwargs["validation_fraction"] = validation_fraction
     return data.load(spec, **kwargs)
-
-
-def n_outputs(dataset) -> int:
-    """The output layer's width the dataset needs: classes, or regression targets."""
-    if dataset.n_classes is not None:
-        return int(dataset.n_classes)
-    y = np.asarray(dataset.y_train)
-    return 1 if y.ndim == 1 else int(y.shape[1])
 
 
 def has_rows(X) -> bool:
