@@ -62,7 +62,7 @@ def _cases():
             yield pytest.param(depth, hidden, out, cost, id=f"L{depth}-{hidden}-{out}-{cost}")
 
 
-@pytest.mark.parametrize("fused", [True, False], ids=["fused-gemm", "dot"])
+@pytest.mark.parametrize("fused", [True, False], ids=["gemm", "dot"])
 @pytest.mark.parametrize("depth, hidden, output, cost", list(_cases()))
 def test_sgd_steps_equal_network_gradients_float64(depth, hidden, output, cost, fused, monkeypatch):
     monkeypatch.setattr(engine, "FUSE_MIN_WORK", 0 if fused else 1 << 60)
@@ -81,8 +81,10 @@ def test_sgd_steps_equal_network_gradients_float64(depth, hidden, output, cost, 
     assert all(p is q for p, q in zip(net.params(), params))  # updated in place
 
 
+@pytest.mark.parametrize("fused", [True, False], ids=["gemm", "dot"])
 @pytest.mark.parametrize("depth, hidden, output, cost", list(_cases())[::3])
-def test_sgd_steps_float32_close_to_float64(depth, hidden, output, cost):
+def test_sgd_steps_float32_close_to_float64(depth, hidden, output, cost, fused, monkeypatch):
+    monkeypatch.setattr(engine, "FUSE_MIN_WORK", 0 if fused else 1 << 60)
     sizes = DEPTH_SIZES[depth]
     X, T = _data(sizes, output, seed=depth)
     net64 = _net(sizes, hidden, output, cost)
@@ -110,8 +112,10 @@ def test_l2_is_nielsen_weight_decay(l2, fused, monkeypatch):
     assert _max_rel(net, ref) < 1e-12
 
 
+@pytest.mark.parametrize("fused", [True, False], ids=["gemm", "dot"])
 @pytest.mark.parametrize("name", ["momentum", "nesterov", "adam"])
-def test_other_optimisers_receive_the_gradients(name):
+def test_other_optimisers_receive_the_gradients(name, fused, monkeypatch):
+    monkeypatch.setattr(engine, "FUSE_MIN_WORK", 0 if fused else 1 << 60)
     sizes = DEPTH_SIZES[3]
     X, T = _data(sizes, "softmax")
     net = _net(sizes, "relu", "softmax", "cross-entropy")
@@ -129,9 +133,11 @@ def test_other_optimisers_receive_the_gradients(name):
     assert opt.lr == 0.05
 
 
+@pytest.mark.parametrize("fused", [True, False], ids=["gemm", "dot"])
 @pytest.mark.parametrize("hidden", HIDDEN)
 @pytest.mark.parametrize("name", ["sgd", "adam"])
-def test_dropout_equals_the_readable_step_with_the_same_generator(hidden, name):
+def test_dropout_equals_the_readable_step_with_the_same_generator(hidden, name, fused, monkeypatch):
+    monkeypatch.setattr(engine, "FUSE_MIN_WORK", 0 if fused else 1 << 60)
     sizes = DEPTH_SIZES[4]
     X, T = _data(sizes, "sigmoid")
     net = _net(sizes, hidden, "sigmoid", "quadratic")
