@@ -39,6 +39,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
 import platform
 import statistics
@@ -200,6 +201,9 @@ class TorchWorker(Worker):
 
     def info(self):
         info = super().info()
+        torch, M = self.torch, GEMM_PEAK_SIZE
+        A, B, C = torch.rand(M, M), torch.rand(M, M), torch.empty(M, M)
+        info["gemm_peak_gflops"] = gemm_gflops(lambda: torch.mm(A, B, out=C), M)
         info["torch_threads"] = self.torch.get_num_threads()
         info["torch_version"] = self.torch.__version__
         info["torch_blas"] = "MKL" if self.torch.backends.mkl.is_available() else "other"
@@ -330,6 +334,28 @@ class CeilingWorker(Worker):
                         dot(W[l].T, d[l], out=d[l - 1])  # (W^l)ᵀ δ^l
                     dot(d[l], a[l - 1].T, out=dW[l])  # δ^l (a^{l-1})ᵀ
         return {"samples": epochs * n, "seconds": time.perf_counter() - t0}
+
+    def info(self):
+        info = super().info()
+        np, M = self.np, GEMM_PEAK_SIZE
+        A, B = np.ones((M, M), np.float32), np.ones((M, M), np.float32)
+        C = np.empty((M, M), np.float32)
+        info["gemm_peak_gflops"] = gemm_gflops(lambda: np.dot(A, B, out=C), M)
+        return info
+
+
+GEMM_PEAK_SIZE = 2048
+
+
+def gemm_gflops(product, M: int, reps: int = 5) -> float:
+    """Best GFLOP/s of a square float32 product of size M (the library's GEMM peak)."""
+    product()
+    best = math.inf
+    for _ in range(reps):
+        t0 = time.perf_counter()
+        product()
+        best = min(best, time.perf_counter() - t0)
+    return 2 * M**3 / best / 1e9
 
 
 WORKERS = {
@@ -543,7 +569,7 @@ def table(results: list[dict], impls) -> str:
             row = [r["config"]] + [
                 fmt_rate(e[i]["samples_per_s"]) if i in e else "—" for i in impls
             ]
-            row.append(f"{e['backprop']['gflops']:.1f}")
+            row.append(f"{e['backprop']['gflops']:.3g}")
             frac = e["backprop"].get("fraction_of_ceiling")
             row.append(f"{100 * frac:.0f}%" if frac else "—")
             for i in impls:
@@ -583,7 +609,7 @@ def markdown(results: list[dict], impls) -> str:
             cells = [r["config"]] + [
                 fmt_rate(e[i]["samples_per_s"]) if i in e else "—" for i in cols
             ]
-            cells.append(f"{e['backprop']['gflops']:.1f}")
+            cells.append(f"{e['backprop']['gflops']:.3g}")
             frac = e["backprop"].get("fraction_of_ceiling")
             cells.append(f"{100 * frac:.0f} %" if frac else "—")
             for i in cols:
@@ -592,6 +618,23 @@ def markdown(results: list[dict], impls) -> str:
                     cells.append(f"{ratio:.1f}×" if ratio else "—")
             out.append("| " + " | ".join(cells) + " |")
     return "\n".join(out)
+
+
+def gemm_peaks(results: list[dict]) -> dict[str, float]:
+    """Median square-GEMM GFLOP/s of NumPy's BLAS (ceiling worker) and PyTorch's."""
+    peaks = {}
+    for impl, name in (("ceiling", "numpy"), ("torch", "torch")):
+        values = [
+            r["impls"][impl]["info"]["gemm_peak_gflops"] for r in results if impl in r["impls"]
+        ]
+        if values:
+            peaks[name] = statistics.median(values)
+    return peaks
+
+
+def peak_line(results: list[dict]) -> str:
+    peaks = gemm_peaks(results)
+    return ", ".join(f"{k} GEMM peak {v:.0f} GFLOP/s" for k, v in peaks.items())
 
 
 def main(argv=None) -> int:
@@ -680,9 +723,14 @@ def main(argv=None) -> int:
             r = run_cell(sizes, m, n, pair, cell_impls, args, env)
             results.append(r)
             rates = ", ".join(f"{i} {fmt_rate(e['samples_per_s'])}" for i, e in r["impls"].items())
+            peaks = peak_line([r])
+            rates += f"; {peaks}" if peaks else ""
             print(f"  {r['config']:<22} {pair:<18} {rates}  ({time.time() - t0:.0f} s)", flush=True)
 
     print(table(results, impls))
+    peaks = peak_line(results)
+    if peaks:
+        print(f"\n{peaks} (median over the cells; 2048² float32 product)")
     if args.markdown:
         print(markdown(results, impls))
     failed = [
@@ -709,6 +757,7 @@ def main(argv=None) -> int:
         },
         "threads": args.threads,
         "blas": first,
+        "gemm_peak_gflops": gemm_peaks(results),
         "unset_env": list(REMOVED_ENV),
         "unset_env_values": removed,
         "reps": args.reps,
