@@ -19,7 +19,7 @@ import struct
 
 import numpy as np
 import pytest
-from hypothesis import HealthCheck, event, given, settings
+from hypothesis import HealthCheck, event, example, given, settings
 from hypothesis import strategies as st
 
 from backprop.data import load_csv, load_idx_dataset, load_npz, parse_idx, read_features
@@ -272,8 +272,17 @@ NPZ_SEEDS = [
 ]  # fmt: skip
 
 
+# found by the fuzzers once: an empty X_val of shape (0, 4) used to raise numpy's bare
+# ValueError from reshape; a forged header claiming shape (0, 194649001, 5923079486)
+EMPTY_X_VAL = _npz(
+    False, X=np.ones((5, 4)), y=np.arange(5) % 2, X_val=np.zeros((0, 4)), y_val=np.zeros(0, int)
+)
+assert EMPTY_X_VAL.startswith(b"PK\x03\x04")  # the example below rebuilds it exactly
+
+
 @FUZZ
 @given(data=st.binary(max_size=600))
+@example(data=EMPTY_X_VAL[len(b"PK\x03\x04") :])
 def test_npz_arbitrary_bytes(scratch, data):
     path = scratch / "any.npz"
     path.write_bytes(b"PK\x03\x04" + data)
@@ -311,6 +320,8 @@ def test_npz_mutated(scratch, seed, ops):
     fortran=st.booleans(),
     payload=st.binary(max_size=64),
 )
+@example(shape=(0, 194649001, 5923079486), descr="<f8", fortran=False, payload=b"")
+@example(shape=(0, 194649001, 5923079486), descr="|u1", fortran=True, payload=b"\0" * 8)
 def test_npz_forged_headers(scratch, shape, descr, fortran, payload):
     """Well-formed zip, NPY headers claiming any shape and dtype: no huge allocation."""
     import zipfile

@@ -282,6 +282,12 @@ NPZ_CASES = [
                                   y_test=np.zeros(1)), DataError,
      r"different numbers of features"),
     ("no examples", _npz_bytes(X=np.ones((0, 2)), y=np.zeros(0)), DataError, r"no examples"),
+    ("empty X_val", _npz_bytes(X=np.ones((5, 4)), y=np.arange(5) % 2, X_val=np.zeros((0, 4)),
+                               y_val=np.zeros(0, int)), DataError,
+     r"X_val is empty; remove it or provide rows"),
+    ("empty X_test", _npz_bytes(X=np.ones((5, 4)), y=np.arange(5) % 2,
+                                X_test=np.zeros((0, 2, 2)), y_test=np.zeros(0)), DataError,
+     r"X_test is empty; remove it or provide rows"),
     ("header lies", _lying_header_npz(), DataFileError, r"corrupt"),
 ]  # fmt: skip
 
@@ -294,6 +300,12 @@ def test_bad_npz(tmp_path, case):
         load(str(path))
     assert "\n" not in str(e.value)
     assert path.read_bytes() == content
+
+
+def test_read_features_of_an_empty_npz(tmp_path):
+    path = write(tmp_path, "empty.npz", _npz_bytes(X=np.zeros((0, 4)), y=np.zeros(0)))
+    with pytest.raises(DataError, match=r"X is empty; give at least one row to predict on"):
+        read_features(path)
 
 
 def test_bad_fractions(tmp_path):

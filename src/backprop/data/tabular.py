@@ -443,8 +443,10 @@ def load_npz(
             )
         if X.ndim == 3:
             image_shape = tuple(int(d) for d in X.shape[1:])
-        if X.shape[0] == 0 and part == "":
-            raise DataError(f"{name}: {sx} has no examples")
+        if X.shape[0] == 0:
+            if part == "":
+                raise DataError(f"{name}: {sx} has no examples")
+            raise DataError(f"{name}: {sx} is empty; remove it or provide rows")
         if y.ndim not in (1, 2) or y.shape[0] != X.shape[0]:
             raise DataError(
                 f"{name}: {sy} has shape {y.shape} but {sx} has {X.shape[0]} examples; "
@@ -501,6 +503,8 @@ def read_features(path: str | Path, n_features: int | None = None) -> np.ndarray
         X = read_npz_arrays(raw, name, wanted=("X",), required=("X",))["X"]
         if X.ndim < 2:
             raise DataError(f"{name}: X has shape {X.shape}; it needs shape (m, n_features)")
+        if X.shape[0] == 0:
+            raise DataError(f"{name}: X is empty; give at least one row to predict on")
         X = _float32(X.reshape(X.shape[0], -1), "X", name)
     elif path.suffix.lower() == ".csv":
         _, table = read_csv_table(raw, name)
