@@ -554,3 +554,244 @@ def test_regression_csv_defaults_to_identity_output(tmp_path, capsys):
     assert result["test_accuracy"] is None
     # C = ½·mean squared error; the target's variance is 1 + 4 + 0.25 = 5.25, so C ≈ 2.6 untrained
     assert result["test_cost"] < 0.05
+
+
+# -- follow-ups: --download, --label-column NAME, --test-fraction, late Ctrl-C ----------
+
+SHARED_MNIST = REPO.parent / "shared" / "data" / "mnist"
+MNIST_FILES = (
+    "train-images-idx3-ubyte.gz",
+    "train-labels-idx1-ubyte.gz",
+    "t10k-images-idx3-ubyte.gz",
+    "t10k-labels-idx1-ubyte.gz",
+)
+
+
+@pytest.fixture
+def mnist_server(tmp_path):
+    """A threaded HTTP server on 127.0.0.1 serving copies of the real MNIST .gz files;
+    yields (url, list of the paths requested)."""
+    import functools
+    import http.server
+    import shutil
+    import threading
+
+    if not all((SHARED_MNIST / f).is_file() for f in MNIST_FILES):
+        pytest.skip(f"real MNIST not in {SHARED_MNIST}")
+    root = tmp_path / "www" / "mnist"
+    root.mkdir(parents=True)
+    for name in MNIST_FILES:
+        shutil.copy(SHARED_MNIST / name, root / name)
+    requests: list[str] = []
+
+    class Handler(http.server.SimpleHTTPRequestHandler):
+        def log_message(self, *args):
+            pass
+
+        def do_GET(self):
+            requests.append(self.path)
+            super().do_GET()
+
+    httpd = http.server.ThreadingHTTPServer(
+        ("127.0.0.1", 0), functools.partial(Handler, directory=str(root.parent))
+    )
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{httpd.server_address[1]}/mnist/", requests
+    finally:
+        httpd.shutdown()
+        httpd.server_close()
+        thread.join(5)
+
+
+def test_download_flag_for_train_and_evaluate(mnist_server, tmp_path, capsys):
+    url, requests = mnist_server
+    target = tmp_path / "cache" / "mnist"
+    # without --download the error names the flag that fixes it
+    assert main(["train", "--data", f"mnist:{target}", "--epochs", "1"]) == 2
+    one_line_error(capsys.readouterr().err, "(CLI: --download)")
+    model = tmp_path / "m.safetensors"
+    argv = ["train", "--data", f"mnist:{target}", "--download", "--data-url", url]
+    argv += ["--layers", "10", "--epochs", "1", "--out", str(model), "--json", "-q"]
+    rc, result, _ = run_json(capsys, argv)
+    assert rc == 0
+    assert sorted(requests) == sorted(f"/mnist/{name}" for name in MNIST_FILES)
+    for name in MNIST_FILES:  # byte for byte the served files
+        assert (target / name).read_bytes() == (SHARED_MNIST / name).read_bytes()
+    d = result["data"]
+    assert (d["n_train"], d["n_val"], d["n_test"]) == (50_000, 10_000, 10_000)
+    assert result["test_accuracy"] > 0.8  # a trained [784,10,10] net, not chance (0.1)
+    # evaluate downloads into another directory the same way and sees the same data
+    other = tmp_path / "other"
+    argv = ["evaluate", str(model), "--data", f"mnist:{other}", "--download", "--data-url", url]
+    rc, ev, _ = run_json(capsys, [*argv, "--json"])
+    assert rc == 0 and len(requests) == 8
+    assert ev["same_data_as_training"] is True and ev["accuracy"] == result["test_accuracy"]
+    # files already there: nothing is fetched again
+    rc, _, _ = run_json(capsys, [*argv, "--json"])
+    assert rc == 0 and len(requests) == 8
+
+
+@pytest.mark.parametrize(
+    ("args", "match"),
+    [
+        (["--download"], "--download applies to mnist and fashion-mnist only, not 'digits'"),
+        (["--data-url", "http://127.0.0.1:9/"], "--data-url is where --download fetches"),
+        (["--data", "mnist:{tmp}", "--test-fraction", "0.2"], "mnist always tests on its own"),
+        (["--test-fraction", "1"], "--test-fraction must lie in [0, 1), got 1.0"),
+        (["--test-fraction", "0.6", "--validation-fraction", "0.5"], "leave none for training"),
+    ],
+)
+def test_data_flag_errors(args, match, tmp_path, capsys):
+    args = [a.replace("{tmp}", str(tmp_path)) for a in args]
+    assert main(["train", *args, "--epochs", "1"]) == 2
+    one_line_error(capsys.readouterr().err, match)
+
+
+def test_label_column_by_header_name(tmp_path, capsys):
+    """The label in the middle column of a CSV with a header, chosen by name, by
+    index and by negative index: the same data, split and model each time."""
+    rng = np.random.default_rng(1)
+    y = rng.integers(0, 3, 300)
+    X = rng.normal(size=(300, 3)) + 4.0 * y[:, None]
+    path = tmp_path / "mid.csv"
+    table = np.column_stack([X[:, 0], 10 * y + 5, X[:, 1:]])  # labels 5, 15, 25
+    np.savetxt(path, table, delimiter=",", header="a,species,b,c", comments="", fmt="%.6g")
+    results = {}
+    for column in ("species", "1", "-3"):
+        out = tmp_path / f"m{column}.safetensors"
+        argv = ["train", "--data", str(path), "--label-column", column, "--layers", "8"]
+        argv += ["--lr", "0.01", "--out", str(out), "--json", "-q"]
+        rc, result, _ = run_json(capsys, argv)
+        assert rc == 0 and result["network"]["sizes"] == [3, 8, 3]
+        results[column] = (result, out)
+    result, out = results["species"]
+    assert result["configuration"]["label_column"] == "species"
+    assert results["1"][0]["configuration"]["label_column"] == 1  # numeric text: an index
+    assert result["test_accuracy"] >= 0.97
+    for column in ("1", "-3"):
+        assert results[column][0]["test_accuracy"] == result["test_accuracy"]
+        np.testing.assert_array_equal(bp.load(results[column][1]).W[1], bp.load(out).W[1])
+    # the features are a, b, c (the label column left out): check by hand on the test split
+    ds = load_data(str(path), label_column=1, seed=0)
+    classes = np.array([5, 15, 25])
+    np.testing.assert_array_equal(ds.classes, classes)
+    predicted = forward(out, ds.X_test).argmax(axis=1)
+    assert np.mean(predicted == ds.y_test) == pytest.approx(result["test_accuracy"], abs=1e-12)
+    # evaluate finds the column by the name saved in the model
+    rc, ev, _ = run_json(capsys, ["evaluate", str(out), "--json"])
+    assert rc == 0 and ev["accuracy"] == result["test_accuracy"]
+    assert ev["n_examples"] == len(ds.y_test)
+    assert main(["train", "--data", str(path), "--label-column", "genus"]) == 2
+    one_line_error(capsys.readouterr().err, "no column named 'genus'; columns: a, species, b, c")
+
+
+def test_test_fraction_and_evaluate_rebuilds_the_split(tmp_path, capsys):
+    out = tmp_path / "m.safetensors"
+    argv = ["train", "--test-fraction", "0.5", "--epochs", "3", "--out", str(out), "--json"]
+    rc, result, _ = run_json(capsys, [*argv, "-q"])
+    assert rc == 0
+    n = 1797  # the digits
+    d = result["data"]
+    assert d["n_test"] == round(0.5 * n) and d["n_train"] + d["n_val"] + d["n_test"] == n
+    assert result["configuration"]["test_fraction"] == 0.5
+    # evaluate draws the same 50 % test split from the model's metadata
+    rc, ev, _ = run_json(capsys, ["evaluate", str(out), "--json"])
+    assert rc == 0 and ev["n_examples"] == round(0.5 * n)
+    assert ev["accuracy"] == result["test_accuracy"]
+    ds = load_data("digits", test_fraction=0.5, seed=0)
+    predicted = forward(out, ds.X_test).argmax(axis=1)
+    assert np.mean(predicted == ds.y_test) == pytest.approx(ev["accuracy"], abs=1e-12)
+    # and on an NPZ: a 30 % test split, rebuilt by evaluate
+    rng = np.random.default_rng(2)
+    y = rng.integers(0, 2, 200)
+    npz = tmp_path / "d.npz"
+    np.savez(npz, X=rng.normal(size=(200, 4)) + 3.0 * y[:, None], y=y)
+    argv = ["train", "--data", str(npz), "--test-fraction", "0.3", "--layers", "4"]
+    rc, result, _ = run_json(capsys, [*argv, "--epochs", "5", "--out", str(out), "--json", "-q"])
+    assert rc == 0 and result["data"]["n_test"] == 60
+    rc, ev, _ = run_json(capsys, ["evaluate", str(out), "--json"])
+    assert rc == 0 and ev["n_examples"] == 60 and ev["accuracy"] == result["test_accuracy"]
+
+
+def _reference_weights(tmp_path, capsys, epochs):
+    ref = tmp_path / "ref.safetensors"
+    assert main(["train", "--epochs", str(epochs), "--out", str(ref), "-q"]) == 0
+    capsys.readouterr()
+    return bp.load(ref)
+
+
+def test_ctrl_c_during_the_last_batch_saves_the_finished_model(tmp_path, capsys, monkeypatch):
+    """SIGINT after the last mini-batch: training had finished, so the model is saved
+    and reported as usual, and the command says so and exits 130."""
+    ref = _reference_weights(tmp_path, capsys, 3)
+
+    def on_batch_end(self, state):
+        if state.epoch == state.epochs and state.batch == state.n_batches:
+            os.kill(os.getpid(), signal.SIGINT)  # the handler only sets a flag
+
+    monkeypatch.setattr(_common.Progress, "on_batch_end", on_batch_end)
+    out = tmp_path / "model.safetensors"
+    rc = main(["train", "--epochs", "3", "--out", str(out)])
+    captured = capsys.readouterr()
+    assert rc == 130
+    assert captured.err.splitlines()[-1] == (
+        "backprop: interrupted after the last mini-batch; training had finished, "
+        f"model saved to {out}"
+    )
+    assert "epoch 0, batch 0" not in captured.err and "model saved to" in captured.out
+    net = bp.load(out)
+    for P, P_ref in zip(net.params(), ref.params(), strict=True):
+        np.testing.assert_array_equal(P, P_ref)  # the same model as an uninterrupted run
+    assert net.metadata["metrics"] == ref.metadata["metrics"] | {
+        "train_seconds": net.metadata["metrics"]["train_seconds"]
+    }
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+
+
+@pytest.mark.parametrize("where", ["train", "report"])
+def test_ctrl_c_during_the_final_evaluation(where, tmp_path, capsys, monkeypatch):
+    """KeyboardInterrupt from the evaluation after the last mini-batch (inside training,
+    or in the final report): the trained weights are saved, without final metrics."""
+    from backprop import training
+
+    ref = _reference_weights(tmp_path, capsys, 3)
+    done = []
+
+    def on_batch_end(self, state):
+        if state.epoch == state.epochs and state.batch == state.n_batches:
+            done.append(True)
+
+    evaluate_in_train = training._evaluate
+
+    def interrupted(*args, **kwargs):
+        if done:
+            raise KeyboardInterrupt
+        return evaluate_in_train(*args, **kwargs)
+
+    monkeypatch.setattr(_common.Progress, "on_batch_end", on_batch_end)
+    if where == "train":
+        monkeypatch.setattr(training, "_evaluate", interrupted)
+    else:
+        monkeypatch.setattr(training, "evaluate", interrupted)
+    out = tmp_path / "model.safetensors"
+    rc = main(["train", "--epochs", "3", "--out", str(out), "--json"])
+    captured = capsys.readouterr()
+    assert rc == 130 and captured.out == ""
+    assert captured.err.splitlines()[-1] == (
+        "backprop: interrupted after the last mini-batch, during the final evaluation; "
+        f"the trained model was saved to {out} without its final metrics"
+    )
+    net = bp.load(out)
+    for P, P_ref in zip(net.params(), ref.params(), strict=True):
+        np.testing.assert_array_equal(P, P_ref)
+    meta = net.metadata
+    assert meta["metrics"]["test_accuracy"] is None and "final evaluation" in meta["interrupted"]
+    # the epochs whose evaluation finished are in the history
+    assert meta["history"]["epoch"] == ([1, 2] if where == "train" else [1, 2, 3])
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+    # without --out: nothing saved, and the message says so
+    done.clear()
+    assert main(["train", "--epochs", "3"]) == 130  # not --quiet: the Progress hook runs
+    assert capsys.readouterr().err.endswith("nothing saved (no --out)\n")

@@ -95,7 +95,8 @@ def resolve_sizes(layers: Sequence[int] | None, n_features: int, n_outputs: int)
 def add_data_arguments(
     parser: argparse.ArgumentParser, *, default: str | None = "digits", shown_default=None
 ) -> None:
-    """``--data SPEC``, ``--label-column`` and ``--validation-fraction``.
+    """``--data SPEC``, ``--label-column``, ``--validation-fraction``, ``--test-fraction``,
+    ``--download`` and ``--data-url``.
 
     ``shown_default`` is the default the help names when ``default`` is None
     (train fills it in later, so that a preset's data can apply).
@@ -108,13 +109,7 @@ def add_data_arguments(
         help="digits (built in), mnist[:DIR], fashion-mnist[:DIR], or a .csv/.npz file"
         + (f" (default: {shown})" if shown else ""),
     )
-    parser.add_argument(
-        "--label-column",
-        type=int,
-        default=None,
-        metavar="N",
-        help="CSV column holding the label; negative counts from the end (default: -1, the last)",
-    )
+    add_label_column_argument(parser)
     parser.add_argument(
         "--validation-fraction",
         type=float,
@@ -123,10 +118,77 @@ def add_data_arguments(
         help="hold out this fraction of the training examples for validation (default: "
         "the book's 10,000 images for MNIST; 0.1 for digits, CSV and NPZ)",
     )
+    parser.add_argument(
+        "--test-fraction",
+        type=float,
+        default=None,
+        metavar="F",
+        help="digits, CSV and NPZ without X_test: hold out this fraction for testing "
+        "(default: 0.2); MNIST always tests on its test files",
+    )
+    add_download_arguments(parser)
 
 
-def load_dataset(spec: str, *, label_column: int | None = None, validation_fraction=None, seed=0):
-    """``backprop.data.load`` with the CLI's arguments."""
+def add_label_column_argument(parser: argparse.ArgumentParser, help: str | None = None) -> None:
+    """``--label-column COL``: a CSV header name or a column index (negative from the end)."""
+    parser.add_argument(
+        "--label-column",
+        type=column,
+        default=None,
+        metavar="COL",
+        help=help
+        or "CSV column holding the label: a header name, or an index (0-based; negative "
+        "counts from the end) (default: -1, the last)",
+    )
+
+
+def column(text: str) -> int | str:
+    """``--label-column``'s value: an int for ``"0"`` or ``"-1"``, else the header name.
+
+    A CSV header never holds a number (a first row with one is read as data),
+    so turning numeric text into an index loses nothing.
+    """
+    try:
+        return int(text)
+    except ValueError:
+        return text
+
+
+def add_download_arguments(parser: argparse.ArgumentParser) -> None:
+    """``--download`` (fetch missing MNIST/Fashion-MNIST files) and ``--data-url``."""
+    parser.add_argument(
+        "--download",
+        action="store_true",
+        help="mnist/fashion-mnist: first download the missing files into DIR "
+        "(default ~/.cache/backprop/NAME), each checked against its published MD5",
+    )
+    parser.add_argument(
+        "--data-url",
+        metavar="URL",
+        default=None,
+        help="with --download: the mirror to download from (default: a public mirror)",
+    )
+
+
+def idx_name(spec) -> str | None:
+    """``mnist`` or ``fashion-mnist`` when ``spec`` names one of them, else None."""
+    from ..data.datasets import IDX_DATASETS
+
+    key = str(spec).partition(":")[0].strip().lower()
+    return key if key in IDX_DATASETS else None
+
+
+def load_dataset(
+    spec: str,
+    *,
+    label_column: int | str | None = None,
+    validation_fraction=None,
+    test_fraction=None,
+    seed=0,
+    download: bool = False,
+    base_url: str | None = None,
+):
+    """``backprop.data.load`` with the CLI's arguments (each error names the flag)."""
     from .. import data
 
     kwargs = {"seed": 0 if seed is None else seed}
@@ -138,6 +200,26 @@ def load_dataset(spec: str, *, label_column: int | None = None, validation_fract
                 f"--validation-fraction must lie in [0, 1), got {validation_fraction}"
             )
         kwargs["validation_fraction"] = validation_fraction
+    idx = idx_name(spec)
+    if test_fraction is not None:
+        if idx is not None:
+            raise ConfigError(
+                f"--test-fraction applies to digits, CSV and NPZ; {idx} always tests on its "
+                "own test files"
+            )
+        if not 0 <= test_fraction < 1:
+            raise ConfigError(f"--test-fraction must lie in [0, 1), got {test_fraction}")
+        kwargs["test_fraction"] = test_fraction
+    if base_url is not None and not download:
+        raise ConfigError("--data-url is where --download fetches from; add --download")
+    if download:
+        if idx is None:
+            raise ConfigError(
+                f"--download applies to mnist and fashion-mnist only, not {spec!r}; leave it out"
+            )
+        kwargs["download"] = True
+        if base_url is not None:
+            kwargs["base_url"] = base_url
     return data.load(spec, **kwargs)
 
 
@@ -397,11 +479,30 @@ class StopOnInterrupt(_CallbackBase):
     def __init__(self):
         self.interrupted = False
         self.where: tuple[int, int] | None = None
+        #: the training state, kept so that the History survives a KeyboardInterrupt
+        self.state = None
         self._previous = None
 
     def on_train_begin(self, state):
+        self.state = state
         if threading.current_thread() is threading.main_thread():
             self._previous = signal.signal(signal.SIGINT, self._handle)
+
+    @property
+    def batches_done(self) -> bool:
+        """The last mini-batch of the last epoch has run: what is left is evaluation."""
+        s = self.state
+        return s is not None and s.epoch == s.epochs and s.batch >= s.n_batches
+
+    @property
+    def cut_short(self) -> bool:
+        """Ctrl-C stopped training before its end. False when it came only after
+        (or during) the last mini-batch: then training finished (``where`` is
+        None, or the last batch of the last epoch)."""
+        if not self.interrupted or self.where is None:
+            return False
+        s = self.state
+        return s is None or self.where != (s.epochs, s.n_batches)
 
     def _handle(self, signum, frame):
         if self.interrupted:  # second Ctrl-C: give up at once

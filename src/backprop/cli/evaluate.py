@@ -11,8 +11,9 @@ DESCRIPTION = """\
 Evaluate a saved model on a dataset's test split (or --split val/train): accuracy,
 cost, and the confusion matrix (rows: true class, columns: predicted class).
 
-The split is drawn with the seed and validation fraction saved in the model, so
-the test examples of a CSV/NPZ file are the same ones the model never saw.
+The split is drawn with the seed and the validation and test fractions saved in
+the model, so the test examples of a CSV/NPZ file are the same ones the model
+never saw.
 
 examples:
   backprop evaluate mnist.safetensors --data mnist:~/data/mnist
@@ -37,7 +38,10 @@ def register(subparsers) -> None:
         help="digits, mnist[:DIR], fashion-mnist[:DIR] or a .csv/.npz file "
         "(default: the data the model was trained on)",
     )
-    p.add_argument("--label-column", type=int, default=None, metavar="N", help="CSV label column")
+    _common.add_label_column_argument(
+        p, help="CSV label column: a header name or an index (default: the model's)"
+    )
+    _common.add_download_arguments(p)
     p.add_argument(
         "--split", choices=tuple(SPLITS), default="test", help="which split (default: test)"
     )
@@ -61,11 +65,19 @@ def run(args) -> int:
     label_column = args.label_column
     if label_column is None:
         label_column = training.get("label_column")
+    # the split the model was trained with: same seed and fractions (test_fraction
+    # only where it applies, so a model trained on a CSV can be tried on MNIST)
+    test_fraction = training.get("test_fraction")
+    if _common.idx_name(spec) is not None:
+        test_fraction = None
     dataset = _common.load_dataset(
         spec,
         label_column=label_column,
         validation_fraction=training.get("validation_fraction"),
+        test_fraction=test_fraction,
         seed=training.get("seed", 0),
+        download=args.download,
+        base_url=args.data_url,
     )
     X = getattr(dataset, f"X_{args.split}")
     y = getattr(dataset, f"y_{args.split}")

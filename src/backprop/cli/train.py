@@ -49,6 +49,7 @@ DEFAULTS: dict = {
     "dtype": "float32",
     "label_column": None,
     "validation_fraction": None,
+    "test_fraction": None,
 }
 
 OPTIMIZERS = ("sgd", "momentum", "nesterov", "adam")
@@ -214,13 +215,17 @@ def _positive(config, key, flag, example, integer=False):
         raise ConfigError(f"{flag} must be {kind}, {example}; got {value}")
 
 
-def load_data(config: dict):
-    """The dataset ``--data`` names, split as the flags say."""
+def load_data(config: dict, *, download: bool = False, base_url: str | None = None):
+    """The dataset ``--data`` names, split as the flags say (``--download`` fetches
+    missing MNIST files first, from ``--data-url`` if given)."""
     return _common.load_dataset(
         config["data"],
         label_column=config["label_column"],
         validation_fraction=config["validation_fraction"],
+        test_fraction=config["test_fraction"],
         seed=config["seed"],
+        download=download,
+        base_url=base_url,
     )
 
 
@@ -318,7 +323,7 @@ def run(args) -> int:
     _checkpoint.check_arguments(args)
     if args.plots:
         _check_plots_dir(args.plots)
-    dataset = load_data(config)
+    dataset = load_data(config, download=args.download, base_url=args.data_url)
     check_data(config, dataset, given=_given(args))
     net = build_network(config, dataset)
     config["sizes"] = list(net.sizes)
@@ -330,10 +335,17 @@ def run(args) -> int:
     if args.plots:
         session.callbacks.append(_gradient_monitor(dataset))
     checkpoint = _checkpoint.setup(args, session)
-    history = fit(session)
+    try:
+        history = fit(session)
+    except KeyboardInterrupt:
+        # a second Ctrl-C (or one outside the main thread): when every mini-batch
+        # had run, only the epoch's evaluation was lost; the weights are trained
+        if not session.interrupt.batches_done:
+            raise
+        return _interrupted_in_evaluation(args, config, dataset, net, session, preset)
 
-    if session.interrupt.interrupted:
-        epoch, batch = session.interrupt.where or (0, 0)
+    if session.interrupt.cut_short:
+        epoch, batch = session.interrupt.where
         print(
             f"backprop: interrupted at epoch {epoch}, batch {batch}; "
             + (
@@ -346,15 +358,21 @@ def run(args) -> int:
             file=sys.stderr,
         )
         return 130
+    # Ctrl-C after the last mini-batch: training had finished, so the run is
+    # reported and saved as usual (no plots), then the command exits 130
+    late_interrupt = session.interrupt.interrupted
 
-    result = summarize(config, dataset, net, history, session.seconds, preset)
+    try:
+        result = summarize(config, dataset, net, history, session.seconds, preset)
+    except KeyboardInterrupt:
+        return _interrupted_in_evaluation(args, config, dataset, net, session, preset, history)
     result["warnings"] = _warnings(history)
     if args.out:
         from .. import io
 
         io.save(net, args.out, metadata=model_metadata(result, history, dataset))
         result["out"] = str(args.out)
-    if args.plots:
+    if args.plots and not late_interrupt:
         result["plots"] = _write_plots(args.plots, history, net, dataset)
 
     if args.json:
@@ -368,14 +386,55 @@ def run(args) -> int:
         saved = f"; the last good weights were saved to {args.out}" if args.out else ""
         print(f"backprop: error: {history.diverged}{saved}", file=sys.stderr)
         return 1
+    if late_interrupt:
+        print(
+            "backprop: interrupted after the last mini-batch; training had finished, "
+            + (f"model saved to {args.out}" if args.out else "nothing saved (no --out)")
+            + ("; plots not written" if args.plots else ""),
+            file=sys.stderr,
+        )
+        return 130
     return 0
+
+
+def _interrupted_in_evaluation(args, config, dataset, net, session, preset, history=None) -> int:
+    """Ctrl-C during the evaluation that follows the last mini-batch.
+
+    The network is fully trained, so with ``--out`` it is saved (the final
+    metrics, which were not measured, are null in its metadata); exit 130.
+    """
+    import numpy as np
+
+    history = history if history is not None else session.interrupt.state.history
+    saved = ""
+    if args.out and all(np.isfinite(p).all() for p in net.params()):
+        from .. import io
+
+        result = summarize(
+            config, dataset, net, history, session.seconds, preset, evaluate_splits=False
+        )
+        metadata = model_metadata(result, history, dataset)
+        metadata["interrupted"] = "during the final evaluation; final metrics not measured"
+        io.save(net, args.out, metadata=metadata)
+        saved = f"the trained model was saved to {args.out} without its final metrics"
+    elif args.out:
+        saved = "model not saved (its weights are not finite)"
+    print(
+        "backprop: interrupted after the last mini-batch, during the final evaluation; "
+        + (saved or "nothing saved (no --out)"),
+        file=sys.stderr,
+    )
+    return 130
 
 
 # -- reporting -----------------------------------------------------------------
 
 
-def summarize(config, dataset, net, history, seconds, preset) -> dict:
-    """The run as one JSON-ready dict: configuration, data, history, final metrics."""
+def summarize(config, dataset, net, history, seconds, preset, *, evaluate_splits=True) -> dict:
+    """The run as one JSON-ready dict: configuration, data, history, final metrics.
+
+    ``evaluate_splits=False`` leaves the final metrics None (not measured).
+    """
     from .. import __version__
     from ..training import evaluate
 
@@ -397,7 +456,8 @@ def summarize(config, dataset, net, history, seconds, preset) -> dict:
         ("val", dataset.X_val, dataset.y_val),
         ("test", dataset.X_test, dataset.y_test),
     ):
-        cost, acc = evaluate(net, X, y) if _common.has_rows(X) else (None, None)
+        measured = evaluate_splits and _common.has_rows(X)
+        cost, acc = evaluate(net, X, y) if measured else (None, None)
         result[f"{split}_cost"] = cost
         result[f"{split}_accuracy"] = acc if dataset.n_classes is not None else None
     if preset is not None:
