@@ -26,6 +26,10 @@ step (tests hold them equal), arranged for speed:
   thread pool in the step, and the two fight over the cores: ~70× slower,
   see PERFORMANCE.md.) Without that library, np.dot into a gradient buffer
   and an in-place subtraction do the same.
+* Layers with enough work (``FUSE_MIN_WORK``) also take the forward product
+  as one accumulating GEMM: b^l is copied into every column of z^l, then
+  ``z ← W a + z``. For a sigmoid hidden layer the GEMM scales by ½ (α = β = ½),
+  so it yields z/2 and tanh(z/2) needs no scaling pass.
 * Other optimisers receive ∂C/∂W^l (+ (λ/n) W^l) and ∂C/∂b^l in reused
   buffers through ``optimizer.step(params, grads)``.
 
@@ -366,8 +370,6 @@ def _load_numpy_cblas() -> dict | None:
     ``cblas_sgemm64_``; a NumPy linked to a system BLAS has no bundled copy,
     and the step then uses np.dot and a subtraction.
     """
-    if os.environ.get("BACKPROP_NO_FUSED_GEMM"):
-        return None
     here = os.path.dirname(np.__file__)
     paths = glob.glob(os.path.join(here, os.pardir, "numpy.libs", "*openblas*"))
     paths += glob.glob(os.path.join(here, ".dylibs", "*openblas*"))
