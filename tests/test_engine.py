@@ -248,3 +248,131 @@ def test_unsupported_names_what_the_fast_step_cannot_do():
     fortran = bp.Network([3, 4, 2], seed=0)
     fortran.W[1] = np.asfortranarray(fortran.W[1])
     assert "C-contiguous" in engine.unsupported(fortran)
+
+
+# -- evaluation (engine.Evaluator behind training._evaluate) ---------------------
+
+EVAL_TARGETS = [
+    # (output, cost, targets): labels → argmax accuracy, 0/1 single output → threshold,
+    # soft or real-valued rows → no accuracy
+    *[(out, "quadratic", "labels") for out in ("sigmoid", "softmax", "tanh", "identity")],
+    ("sigmoid", "cross-entropy", "labels"),
+    ("softmax", "cross-entropy", "labels"),
+    ("sigmoid", "cross-entropy", "soft"),
+    ("softmax", "cross-entropy", "soft"),
+    ("sigmoid", "quadratic", "binary"),
+    ("sigmoid", "cross-entropy", "binary"),
+    ("identity", "quadratic", "real"),
+    ("relu", "quadratic", "real"),
+    ("leaky-relu", "quadratic", "real"),
+]
+
+
+def _eval_data(sizes, targets, m, seed=0, dtype="float64"):
+    rng = np.random.default_rng(seed)
+    X = rng.standard_normal((m, sizes[0])).astype(dtype)
+    if targets == "labels":
+        return X, rng.integers(0, sizes[-1], m)
+    if targets == "binary":
+        return X, rng.integers(0, 2, (m, 1)).astype(dtype)
+    T = rng.random((m, sizes[-1])).astype(dtype)
+    if targets == "soft":
+        T /= T.sum(axis=1, keepdims=True)
+    return X, T
+
+
+def _reference_evaluation(net, X, Y):
+    """C from Network.cost, accuracy from Network.predict: independent of training."""
+    cost = net.cost(X, Y)
+    A = net.predict(X)
+    if Y.ndim == 1:
+        return cost, float(np.mean(A.argmax(axis=1) == Y))
+    if Y.shape[1] == 1 and np.isin(Y, (0, 1)).all():
+        return cost, float(np.mean((A[:, 0] > 0.5) == (Y[:, 0] == 1)))
+    return cost, None
+
+
+def _eval_cases():
+    for (out, cost, targets), hidden in itertools.product(EVAL_TARGETS, HIDDEN):
+        yield pytest.param(out, cost, targets, hidden, id=f"{hidden}-{out}-{cost}-{targets}")
+
+
+@pytest.mark.parametrize("m", [5, 8, 27], ids=["under-a-chunk", "one-chunk", "3-chunks-and-3"])
+@pytest.mark.parametrize("output, cost, targets, hidden", list(_eval_cases()))
+def test_evaluation_equals_network_cost_and_predict(output, cost, targets, hidden, m):
+    from backprop import training
+
+    sizes = [4, 6, 5, 1 if targets == "binary" else 3]
+    net = _net(sizes, hidden, output, cost, seed=m)
+    X, Y = _eval_data(sizes, targets, m, seed=m)
+    data = training._prepare(net, X, Y)
+    got = training._evaluate(net, data, chunk=8)
+    assert isinstance(data._evaluator, engine.Evaluator)  # the fast path, not the fallback
+    want = _reference_evaluation(net, X, Y)
+    assert got[0] == pytest.approx(want[0], rel=1e-12)
+    assert got[1] == want[1]
+    # a second call reuses the buffers and gives the same numbers
+    assert training._evaluate(net, data, chunk=8) == got
+
+    net32 = net.astype("float32")
+    X32 = X.astype("float32")
+    Y32 = Y if Y.dtype.kind == "i" else Y.astype("float32")
+    got32 = training._evaluate(net32, training._prepare(net32, X32, Y32), chunk=8)
+    assert got32[0] == pytest.approx(want[0], rel=2e-5)
+    if want[1] is not None:
+        assert abs(got32[1] - want[1]) <= 1 / m  # at most one near-tie decided otherwise
+
+
+@pytest.mark.parametrize("output", ["sigmoid", "softmax"])
+def test_evaluation_cross_entropy_is_finite_and_exact_for_saturated_outputs(output):
+    """|z| in the hundreds: ln a comes from z (softplus / log-sum-exp), never from a = 0 or 1."""
+    from backprop import training
+
+    sizes = [4, 6, 3]
+    net = _net(sizes, "tanh", output, "cross-entropy")
+    for l in range(1, net.L + 1):
+        net.W[l] *= 200.0
+    X, y = _eval_data(sizes, "labels", 20)
+    got = training._evaluate(net, training._prepare(net, X, y), chunk=8)
+    want = _reference_evaluation(net, X, y)
+    assert np.isfinite(got[0]) and got[0] > 10  # confidently wrong on some rows
+    assert got[0] == pytest.approx(want[0], rel=1e-12)
+    assert got[1] == want[1]
+
+
+def test_evaluation_follows_weight_changes_and_keeps_the_network_unchanged():
+    from backprop import training
+
+    sizes = [4, 6, 3]
+    net = _net(sizes, "relu", "softmax", "cross-entropy")
+    X, y = _eval_data(sizes, "labels", 30)
+    data = training._prepare(net, X, y)
+    before = [p.copy() for p in net.params()]
+    training._evaluate(net, data, chunk=8)
+    for p, q in zip(net.params(), before):
+        np.testing.assert_array_equal(p, q)
+    net.W[2][...] *= -1.5  # as an optimiser would: in place
+    assert training._evaluate(net, data, chunk=8)[0] == pytest.approx(net.cost(X, y), rel=1e-12)
+
+
+def test_evaluation_does_not_allocate_per_chunk():
+    from backprop import training
+
+    sizes = [32, 400, 10]
+    net = _net(sizes, "sigmoid", "softmax", "cross-entropy")
+    X, y = _eval_data(sizes, "labels", 6000)
+    data = training._prepare(net, X, y)
+    training._evaluate(net, data, chunk=600)  # warm-up: buffers for 600 columns
+    tracemalloc.start()
+    try:
+        before = tracemalloc.get_traced_memory()[0]
+        for _ in range(3):
+            training._evaluate(net, data, chunk=600)  # 10 chunks each
+        current, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    # z^1 of a chunk, (400, 600) float64, is 1,920,000 bytes and is never allocated again;
+    # NumPy's argmax along columns and its iterator over the (transposed) targets take
+    # scratch of the output layer's size, (10, 600): 48,000 bytes, freed at once
+    assert peak - before < 120_000
+    assert current - before < 1000

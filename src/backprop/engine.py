@@ -63,7 +63,7 @@ import numpy as np
 from . import activations, costs
 from . import optimizers as optim
 
-__all__ = ["FastStep", "unsupported", "fused_gemm_available"]
+__all__ = ["FastStep", "Evaluator", "unsupported", "fused_gemm_available"]
 
 # A layer whose update has at least this many multiply-adds (n_l · n_{l−1} · m)
 # gets the fused GEMM; below it one ctypes call costs more than np.dot plus a
@@ -342,6 +342,149 @@ class _Dropout:
         np.multiply(mask, self.inv_q, out=mask)  # r/q
         np.multiply(self.a, mask, out=self.a)
         np.multiply(self.sp, mask, out=self.sp)
+
+
+# -- evaluation: C and accuracy over many rows -----------------------------------
+
+
+class Evaluator:
+    """C₀ and accuracy of a network over a data set, forward passes in chunks of rows.
+
+    The numbers of ``training._evaluate``'s readable loop (z^l = W^l a^{l-1} + b^l,
+    a^l = σ_l(z^l), C = mean of C_x, accuracy by argmax or threshold), computed
+    with buffers allocated once for ``chunk`` columns and reused for every chunk
+    (a smaller last chunk uses the front of them): products and activations
+    write into them (``out``), a^l overwrites z^l, the sigmoid is ½ tanh(z/2) + ½
+    in place. The cross-entropy is computed from z^L as in ``costs`` (ln a from
+    log-sum-exp / softplus), before a^L overwrites anything it needs. The
+    weights are read from the network on every call, so one evaluator serves
+    the whole of a training run. Float32 networks stay float32; the total is
+    accumulated in float64.
+    """
+
+    def __init__(self, net, chunk: int, max_rows: int | None = None):
+        reason = unsupported(net)
+        if reason is not None:
+            raise ValueError(f"Evaluator cannot evaluate this network: {reason}")
+        self.key = _eval_key(net)
+        self.chunk = int(chunk)
+        # buffers for the largest chunk it will see (fewer rows than a chunk: all of them)
+        chunk = self.chunk if max_rows is None else max(1, min(self.chunk, int(max_rows)))
+        dt, n, L = np.dtype(net.dtype), net.sizes, net.L
+        self.buf = [None] + [np.empty(n[l] * chunk, dt) for l in range(1, L + 1)]  # z^l, a^l
+        hidden = max(n[1:L], default=1)
+        self.tmp = np.empty(hidden * chunk, dt) if "leaky-relu" in net.activations else None
+        self.a_out = np.empty(n[L] * chunk, dt)  # a^L where z^L must survive (cross-entropy)
+        self.e_out = np.empty(n[L] * chunk, dt)  # scratch for the cost
+        self.row = np.empty(chunk, dt)  # per-column reductions
+        self.row2 = np.empty(chunk, dt)
+        self.pred = np.empty(chunk, np.intp)
+        self.hit = np.empty(chunk, bool)
+        self.hit2 = np.empty(chunk, bool)
+
+    def fits(self, net) -> bool:
+        return self.key == _eval_key(net)
+
+    def __call__(self, net, X, T, labels=None, kind=None) -> tuple[float, float | None]:
+        """(C₀, accuracy) of ``net`` on rows X (m, n_0), targets T (m, n_L).
+
+        ``labels`` and ``kind`` are ``training._Dataset``'s: the classes and how
+        a prediction is read (``"argmax"``, ``"threshold"``, or None: no accuracy).
+        """
+        m, total, correct = len(X), 0.0, 0
+        for start in range(0, m, self.chunk):
+            stop = min(start + self.chunk, m)
+            c, k = self._chunk(net, X[start:stop], T[start:stop], labels, kind, start)
+            total += c
+            correct += k
+        return total / m, (correct / m if kind else None)
+
+    def _chunk(self, net, Xc, Tc, labels, kind, start):
+        L, n, r = net.L, net.sizes, len(Xc)
+        a = Xc.T
+        for l in range(1, L + 1):
+            z = self.buf[l][: n[l] * r].reshape(n[l], r)
+            np.matmul(net.W[l], a, out=z)  # z^l = W^l a^{l-1}
+            np.add(z, net.b[l], out=z)  #        + b^l
+            if l < L:
+                self._activate(net.act[l].name, z)  # a^l = σ(z^l), over z^l
+            a = z
+        z, t = a, Tc.T
+        out, cost = net.act[L].name, net.cost_fn.name
+        e = self.e_out[: n[L] * r].reshape(n[L], r)
+        row, row2 = self.row[:r], self.row2[:r]
+        if cost == "cross-entropy" and out == "softmax":
+            # ln a_j = u_j − ln Σ_i e^{u_i}, u = z − max_i z_i;  C_x = −Σ_j t_j ln a_j
+            np.maximum.reduce(z, 0, None, row, False)
+            np.subtract(z, row, out=z)  # u (z^L itself is not needed again)
+            a = self.a_out[: n[L] * r].reshape(n[L], r)
+            np.exp(z, out=a)
+            np.add.reduce(a, 0, None, row, False)  # Σ_i e^{u_i}
+            np.divide(a, row, out=a)  # a^L = softmax(z^L)
+            np.log(row, out=row)  # ln Σ_i e^{u_i}
+            np.add.reduce(t, 0, None, row2, False)  # Σ_j t_j
+            np.multiply(row, row2, out=row)
+            np.multiply(t, z, out=e)
+            c = float(row.sum(dtype=np.float64)) - float(e.sum(dtype=np.float64))
+        elif cost == "cross-entropy":
+            # sigmoid: C_x = Σ_j t_j softplus(−z_j) + (1 − t_j) softplus(z_j)
+            a = self.a_out[: n[L] * r].reshape(n[L], r)
+            np.negative(z, out=a)
+            np.logaddexp(0, a, out=a)  # −ln σ(z)
+            np.multiply(t, a, out=a)
+            c = float(a.sum(dtype=np.float64))
+            np.logaddexp(0, z, out=e)  # −ln(1 − σ(z))
+            np.subtract(1, t, out=a)
+            np.multiply(a, e, out=e)
+            c += float(e.sum(dtype=np.float64))
+            a = z
+            self._activate(out, a)
+        else:  # quadratic: C_x = ½‖a^L − t‖²
+            a = z
+            self._activate(out, a)
+            np.subtract(a, t, out=e)
+            np.multiply(e, e, out=e)
+            c = 0.5 * float(e.sum(dtype=np.float64))
+        k = 0
+        if kind == "argmax":
+            np.argmax(a, 0, self.pred[:r])
+            np.equal(self.pred[:r], labels[start : start + r], out=self.hit[:r])
+            k = int(np.count_nonzero(self.hit[:r]))
+        elif kind == "threshold":
+            np.greater(a[0], 0.5, out=self.hit[:r])
+            np.equal(labels[start : start + r], 1, out=self.hit2[:r])
+            np.equal(self.hit[:r], self.hit2[:r], out=self.hit[:r])
+            k = int(np.count_nonzero(self.hit[:r]))
+        return c, k
+
+    def _activate(self, name: str, z: np.ndarray) -> None:
+        """z ← σ(z) in place."""
+        if name == "sigmoid":  # ½ tanh(z/2) + ½
+            np.multiply(z, 0.5, out=z)
+            np.tanh(z, out=z)
+            np.multiply(z, 0.5, out=z)
+            np.add(z, 0.5, out=z)
+        elif name == "relu":
+            np.maximum(z, 0, out=z)
+        elif name == "leaky-relu":  # max(z, slope·z) for a slope below 1
+            tmp = self.tmp[: z.size].reshape(z.shape)
+            np.multiply(z, activations.LeakyReLU.slope, out=tmp)
+            np.maximum(z, tmp, out=z)
+        elif name == "tanh":
+            np.tanh(z, out=z)
+        elif name == "softmax":  # e^{z − max} / Σ e^{z − max}, per column
+            row = self.row[: z.shape[1]]
+            np.maximum.reduce(z, 0, None, row, False)
+            np.subtract(z, row, out=z)
+            np.exp(z, out=z)
+            np.add.reduce(z, 0, None, row, False)
+            np.divide(z, row, out=z)
+        elif name != "identity":  # pragma: no cover - unsupported() rules this out
+            raise ValueError(name)
+
+
+def _eval_key(net) -> tuple:
+    return (tuple(net.sizes), str(np.dtype(net.dtype)), tuple(net.activations), net.cost_fn.name)
 
 
 # -- an accumulating GEMM on NumPy's own BLAS ------------------------------------

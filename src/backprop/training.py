@@ -42,7 +42,7 @@ from . import schedules
 from .errors import ConfigError, DataError
 
 #: rows evaluated at a time when measuring cost and accuracy (caps memory)
-EVAL_CHUNK = 10_000
+EVAL_CHUNK = 4096
 
 
 # -- results -----------------------------------------------------------------
@@ -416,7 +416,21 @@ def _pair(data, name: str):
 
 
 def _evaluate(net, data: _Dataset, chunk: int = EVAL_CHUNK) -> tuple[float, float | None]:
-    """(C, accuracy) over ``data``, forward passes of at most ``chunk`` rows."""
+    """(C, accuracy) over ``data``, forward passes of at most ``chunk`` rows.
+
+    The arithmetic is :class:`engine.Evaluator`'s (buffers reused across chunks),
+    kept on ``data`` so that every epoch of a run reuses it; networks with an
+    activation or cost from outside this package take the readable loop below.
+    """
+    from . import engine
+
+    ev = getattr(data, "_evaluator", None)
+    if ev is None or ev.chunk != chunk or not ev.fits(net):
+        ev = None
+        if engine.unsupported(net) is None:
+            ev = data._evaluator = engine.Evaluator(net, chunk, max_rows=len(data))
+    if ev is not None:
+        return ev(net, data.X, data.T, data.labels, data.kind)
     L, m = net.L, len(data)
     total, correct = 0.0, 0
     for start in range(0, m, chunk):
