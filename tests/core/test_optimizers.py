@@ -6,11 +6,12 @@ import math
 
 import numpy as np
 import pytest
+from support import needs_torch, optional_import
 
 from backprop import optimizers, schedules
 from backprop.errors import ConfigError
 
-torch = pytest.importorskip("torch")
+torch = optional_import("torch")
 
 
 def _problem(seed=0, dtype=np.float64):
@@ -86,6 +87,7 @@ def _torch_run(make_opt, params, grads):
     return [tp.detach().numpy() for tp in tparams]
 
 
+@needs_torch
 @pytest.mark.parametrize(
     "name, ours, theirs",
     [
@@ -195,6 +197,7 @@ def _torch_lrs(make, epochs=8, lr0=0.5):
     return out
 
 
+@needs_torch
 def test_step_and_exponential_match_torch():
     np.testing.assert_allclose(
         _lrs(schedules.StepDecay(3, 0.5)),
@@ -208,6 +211,7 @@ def test_step_and_exponential_match_torch():
     )
 
 
+@needs_torch
 @pytest.mark.parametrize("mode", ["min", "max"])
 def test_reduce_on_plateau_matches_torch(mode):
     rng = np.random.default_rng(1)

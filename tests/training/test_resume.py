@@ -26,7 +26,7 @@ from backprop.io import load_checkpoint
 
 POSIX = os.name == "posix"
 KILLS = int(os.environ.get("BACKPROP_KILLS", "24"))
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 
 #: three runs that exercise different parts of the training state
 CONFIGS = {

@@ -8,6 +8,7 @@ import time
 
 import numpy as np
 import pytest
+from support import needs_torch, optional_import
 
 import backprop as bp
 from backprop.errors import ConfigError, DataError
@@ -155,7 +156,7 @@ def test_step_gradients_without_dropout_equal_network_gradients():
         np.testing.assert_allclose(db[l], g.b[l], rtol=1e-13, atol=1e-16)
 
 
-torch = pytest.importorskip("torch")
+torch = optional_import("torch")
 
 
 def _torch_twin(net):
@@ -169,6 +170,7 @@ def _torch_twin(net):
     return torch.nn.Sequential(*layers)
 
 
+@needs_torch
 @pytest.mark.parametrize(
     "name, make",
     [
@@ -795,7 +797,7 @@ def test_docs_examples_run():
     import re
     from pathlib import Path
 
-    doc = Path(__file__).parents[1] / "docs" / "training.md"
+    doc = Path(__file__).parents[2] / "docs" / "training.md"
     blocks = re.findall(r"```python\n(.*?)```", doc.read_text(encoding="utf-8"), re.S)
     ns: dict = {}
     exec(blocks[0], ns)  # the quick start on digits

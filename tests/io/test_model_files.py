@@ -839,7 +839,7 @@ def _doc_blocks():
     import re
     from pathlib import Path
 
-    text = (Path(__file__).parents[1] / "docs" / "model-format.md").read_text(encoding="utf-8")
+    text = (Path(__file__).parents[2] / "docs" / "model-format.md").read_text(encoding="utf-8")
     return re.findall(r"```python\n(.*?)```", text, flags=re.S)
 
 

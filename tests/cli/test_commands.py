@@ -17,6 +17,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from support import MNIST as SHARED_MNIST
 
 import backprop as bp
 from backprop.cli import _common, main
@@ -25,7 +26,7 @@ from backprop.data import load as load_data
 
 pytest.importorskip("sklearn")  # the built-in digits ship with scikit-learn
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 
 
 # -- helpers -------------------------------------------------------------------
@@ -558,7 +559,6 @@ def test_regression_csv_defaults_to_identity_output(tmp_path, capsys):
 
 # -- follow-ups: --download, --label-column NAME, --test-fraction, late Ctrl-C ----------
 
-SHARED_MNIST = REPO.parent / "shared" / "data" / "mnist"
 MNIST_FILES = (
     "train-images-idx3-ubyte.gz",
     "train-labels-idx1-ubyte.gz",

@@ -14,21 +14,12 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from support import FASHION, MNIST, needs_fashion, needs_mnist
 
 from backprop.data import Dataset, load, one_hot, parse_idx, read_idx, split_indices
 from backprop.data.datasets import FILES, default_dir, load_idx_dataset
 from backprop.errors import BackpropError, ConfigError, DataError, DataFileError
 
-SHARED = Path(__file__).resolve().parents[2] / "shared" / "data"
-MNIST = SHARED / "mnist"
-FASHION = SHARED / "fashion-mnist"
-
-needs_mnist = pytest.mark.skipif(
-    not (MNIST / "train-images-idx3-ubyte.gz").is_file(), reason=f"real MNIST not in {MNIST}"
-)
-needs_fashion = pytest.mark.skipif(
-    not (FASHION / "train-images-idx3-ubyte.gz").is_file(), reason=f"Fashion-MNIST not in {FASHION}"
-)
 
 
 def idx_bytes(array: np.ndarray, type_code: int = 0x08) -> bytes:

@@ -18,12 +18,12 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from support import SHARED_DATA as DATA
 
 import backprop as bp
 from backprop.cli import main
 from backprop.explain import explain, source_example
 
-DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 ANSI = re.compile(r"\x1b\[[0-9;]*m")
 
 
@@ -502,7 +502,7 @@ def mnist_model(tmp_path_factory):
     from backprop import io as bpio
 
     if not (DATA / "mnist").is_dir():
-        pytest.skip("MNIST files not found beside the repository")
+        pytest.skip(f"needs the real MNIST in {DATA / 'mnist'}")
     ds = data.load(f"mnist:{DATA / 'mnist'}")
     net = bp.Network([784, 30, 10], init="scaled-normal", seed=0, dtype="float32")
     bp.train(net, ds.X_train[:3000], ds.y_train[:3000], epochs=2, batch_size=10, lr=3.0, seed=0)

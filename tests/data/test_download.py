@@ -15,16 +15,12 @@ import threading
 from pathlib import Path
 
 import pytest
+from support import MNIST, needs_mnist
 
 from backprop.data import download, load
 from backprop.errors import ConfigError, DataFileError
 
-SHARED = Path(__file__).resolve().parents[2] / "shared" / "data"
-MNIST = SHARED / "mnist"
-
-pytestmark = pytest.mark.skipif(
-    not (MNIST / "train-images-idx3-ubyte.gz").is_file(), reason=f"real MNIST not in {MNIST}"
-)
+pytestmark = needs_mnist  # every test serves copies of the real files
 
 # the publisher's MD5s of the .gz files (shared/data/README.md)
 MD5 = {

@@ -14,15 +14,12 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from support import MNIST, needs_mnist
 
 from backprop.cli import main
 from backprop.errors import ConfigError
 from backprop.presets import PRESETS, get
 
-MNIST = Path(__file__).resolve().parents[2] / "shared" / "data" / "mnist"
-needs_mnist = pytest.mark.skipif(
-    not (MNIST / "train-images-idx3-ubyte.gz").exists(), reason=f"MNIST not found in {MNIST}"
-)
 
 
 def test_book_settings():
