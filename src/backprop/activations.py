@@ -8,30 +8,156 @@ the cached a^l = σ(z^l) so that σ' can be computed from whichever is cheaper
 ``backprop(g, z, a)`` returns the vector-Jacobian product (∂a/∂z)ᵀ g. For an
 elementwise σ that is g ∘ σ'(z), the form BP1 and BP2 use; softmax couples
 the outputs of a column, so it overrides it with its Jacobian.
+
+Beside the readable σ and σ', each activation carries
+
+* its **in-place kernels** for the fast engine (:mod:`backprop.fast`):
+  ``record_forward`` records a ← σ(z) (and σ'(z)) as NumPy calls writing into
+  preallocated arrays, ``record_vjp`` records g ← (∂a/∂z)ᵀ g, and
+  ``apply_inplace`` computes z ← σ(z) at once (evaluation). They compute the
+  same numbers as ``f``/``prime``/``backprop`` (tests hold them equal);
+* the **facts other modules ask about** instead of switching on names:
+  ``formula`` (one line of text), ``onnx`` (operator and attributes),
+  ``torch_module(nn)`` / :func:`from_torch` (PyTorch modules), ``peak_prime``
+  (max σ', for saturation), ``kinked`` (σ' jumps at 0), ``dies`` (σ' is 0 on
+  a half-line, so a unit can stop learning).
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any, ClassVar, Protocol
+
 import numpy as np
 
 from .errors import one_of
+from .types import Array
+
+
+class Recorder(Protocol):
+    """Where a fast kernel records its NumPy calls (implemented by :mod:`backprop.fast`).
+
+    The calls are recorded once per batch size, with their arrays bound, and
+    replayed for every mini-batch of that size, so a kernel may only use arrays
+    that live as long as the recording: the ones it is given, and the ones it
+    asks this recorder for.
+    """
+
+    #: columns (examples) of the mini-batch being recorded
+    m: int
+
+    def do(self, f: Callable[..., Any], *args: Any) -> None:
+        """Record the call ``f(*args)``."""
+
+    def const(self, x: float) -> Array:
+        """A 0-d array of the network's dtype holding ``x`` (a cheap ufunc operand)."""
+
+    def col(self, k: int) -> Array:
+        """A new zero buffer of shape (k, m), owned by the recording."""
+
+    def ones(self, rows: int, cols: int) -> Array:
+        """A new buffer of ones of shape (rows, cols), owned by the recording."""
+
+
+class Workspace:
+    """Scratch arrays for in-place evaluation, allocated once per key and reused.
+
+    ``get(key, shape)`` returns a view of shape ``shape`` onto the front of a
+    flat buffer kept under ``key``; the buffer grows only when a larger shape
+    is asked for (the first chunk of an evaluation is its largest).
+    """
+
+    def __init__(self, dtype: np.dtype[Any] | str):
+        self.dtype = np.dtype(dtype)
+        self._buffers: dict[str, Array] = {}
+
+    def get(self, key: str, shape: tuple[int, ...], dtype: Any = None) -> Array:
+        dt = self.dtype if dtype is None else np.dtype(dtype)
+        size = int(np.prod(shape))
+        buf = self._buffers.get(key)
+        if buf is None or buf.size < size or buf.dtype != dt:
+            buf = self._buffers[key] = np.empty(max(size, 1), dt)
+        return buf[:size].reshape(shape)
 
 
 class Activation:
     """An elementwise activation: ``f`` is σ, ``prime`` is σ'."""
 
-    name: str = ""
-    elementwise = True
+    name: ClassVar[str] = ""
+    elementwise: ClassVar[bool] = True
+    #: explain's one-line statement of σ and σ' (without a leading ": ")
+    formula: ClassVar[str] = ""
+    #: the ONNX operator computing σ, and its attributes
+    onnx: ClassVar[tuple[str, dict[str, Any]] | None] = None
+    #: max σ'(z) over z (σ'(0)) for activations that saturate, else None
+    peak_prime: ClassVar[float | None] = None
+    #: σ' jumps at z = 0 (finite differences across 0 disagree with σ')
+    kinked: ClassVar[bool] = False
+    #: σ' = 0 for all z ≤ 0: a unit whose z ≤ 0 on every example is dead
+    dies: ClassVar[bool] = False
+    #: a fused forward GEMM may hand ``record_forward`` prescale·z^l instead of z^l
+    prescale: ClassVar[float] = 1.0
 
-    def f(self, z: np.ndarray) -> np.ndarray:
+    def f(self, z: Array) -> Array:
         raise NotImplementedError
 
-    def prime(self, z: np.ndarray, a: np.ndarray) -> np.ndarray:
+    def prime(self, z: Array, a: Array) -> Array:
         raise NotImplementedError
 
-    def backprop(self, g: np.ndarray, z: np.ndarray, a: np.ndarray) -> np.ndarray:
+    def backprop(self, g: Array, z: Array, a: Array) -> Array:
         """(∂a/∂z)ᵀ g, of shape (n_l, m): g ∘ σ'(z) for an elementwise σ."""
         return g * self.prime(z, a)
+
+    # -- in-place kernels for the fast engine ----------------------------------
+
+    def record_forward(
+        self, rec: Recorder, z: Array, a: Array, *, need_prime: bool, prescaled: bool
+    ) -> Array | None:
+        """Record a ← σ(z), and σ'(z) into a buffer from ``rec`` when ``need_prime``.
+
+        ``z`` and ``a`` are (n_l, m); ``a`` may be ``z`` itself (a^l overwrites
+        z^l). With ``prescaled`` z holds ``prescale``·z^l. Returns the σ'(z)
+        buffer, or None when σ' is not needed or is 1 everywhere.
+        """
+        raise NotImplementedError(f"{self.name or type(self).__name__} has no fast kernels")
+
+    def record_vjp(self, rec: Recorder, g: Array, a: Array, prime: Array | None) -> None:
+        """Record g ← (∂a/∂z)ᵀ g in place; ``prime`` is what ``record_forward`` returned."""
+        if prime is not None:
+            rec.do(np.multiply, g, prime, g)  # g ∘ σ'(z)
+
+    def apply_inplace(self, z: Array, work: Workspace) -> None:
+        """z ← σ(z) in place, scratch arrays from ``work``."""
+        raise NotImplementedError(f"{self.name or type(self).__name__} has no fast kernels")
+
+    def has_kernels(self) -> bool:
+        """True when the kernels compute this class's own σ, σ' and (∂a/∂z)ᵀ g.
+
+        A subclass that overrides ``f`` or ``prime`` without its own kernels
+        (or an activation defined outside this module without any) is trained
+        by the readable step instead.
+        """
+        cls = type(self)
+        pairs = {
+            "f": ("record_forward", "apply_inplace"),
+            "prime": ("record_forward",),
+            "backprop": ("record_vjp",),
+        }
+        return owner(cls, "record_forward") is not Activation and kernels_follow(cls, pairs)
+
+    # -- interop ---------------------------------------------------------------
+
+    def torch_module(self, nn: Any) -> Any:
+        """The equivalent ``torch.nn`` module, given the ``torch.nn`` namespace."""
+        raise NotImplementedError(f"{self.name} has no PyTorch equivalent")
+
+    def torch_type(self, nn: Any) -> type | None:
+        """The ``torch.nn`` module class of :meth:`torch_module` (None: none)."""
+        return None
+
+    def torch_mismatch(self, module: Any) -> str | None:
+        """Why ``module`` (of :meth:`torch_type`) is not exactly this σ, or None."""
+        return None
 
     def __repr__(self) -> str:
         return self.name
@@ -39,63 +165,191 @@ class Activation:
 
 class Sigmoid(Activation):
     name = "sigmoid"
+    formula = "σ(z) = 1/(1 + e⁻ᶻ), σ'(z) = σ(z)(1 − σ(z))"
+    onnx = ("Sigmoid", {})
+    peak_prime = 0.25
+    prescale = 0.5  # tanh(z/2) needs z/2: a fused GEMM can scale by ½ for free
 
-    def f(self, z):
+    def f(self, z: Array) -> Array:
         # σ(z) = 1/(1 + e^{−z}) = ½ tanh(z/2) + ½: the same function, but it
         # never overflows for large |z| (and is faster than the exp form).
         return 0.5 * np.tanh(0.5 * z) + 0.5
 
-    def prime(self, z, a):
+    def prime(self, z: Array, a: Array) -> Array:
         return a * (1 - a)  # σ'(z) = σ(z)(1 − σ(z))
 
-    def log(self, z):
+    def log(self, z: Array) -> Array:
         """ln σ(z) = −softplus(−z), computed without overflow."""
         return -np.logaddexp(0, -z)
 
-    def log1m(self, z):
+    def log1m(self, z: Array) -> Array:
         """ln(1 − σ(z)) = −softplus(z)."""
         return -np.logaddexp(0, z)
+
+    def record_forward(
+        self, rec: Recorder, z: Array, a: Array, *, need_prime: bool, prescaled: bool
+    ) -> Array | None:
+        half, one = rec.const(0.5), rec.const(1.0)
+        if prescaled:  # z holds z/2 already
+            rec.do(np.tanh, z, a)
+        else:
+            rec.do(np.multiply, z, half, a)
+            rec.do(np.tanh, a, a)
+        rec.do(np.multiply, a, half, a)  # a = ½ tanh(z/2) + ½
+        rec.do(np.add, a, half, a)
+        if not need_prime:
+            return None
+        sp = rec.col(a.shape[0])
+        rec.do(np.subtract, one, a, sp)  # σ' = (1 − a) a
+        rec.do(np.multiply, sp, a, sp)
+        return sp
+
+    def apply_inplace(self, z: Array, work: Workspace) -> None:
+        np.multiply(z, 0.5, out=z)  # ½ tanh(z/2) + ½
+        np.tanh(z, out=z)
+        np.multiply(z, 0.5, out=z)
+        np.add(z, 0.5, out=z)
+
+    def torch_module(self, nn: Any) -> Any:
+        return nn.Sigmoid()
+
+    def torch_type(self, nn: Any) -> type:
+        return nn.Sigmoid  # type: ignore[no-any-return]
 
 
 class Tanh(Activation):
     name = "tanh"
+    formula = "σ(z) = tanh z, σ'(z) = 1 − tanh² z"
+    onnx = ("Tanh", {})
+    peak_prime = 1.0
 
-    def f(self, z):
+    def f(self, z: Array) -> Array:
         return np.tanh(z)
 
-    def prime(self, z, a):
+    def prime(self, z: Array, a: Array) -> Array:
         return 1 - a * a  # tanh'(z) = 1 − tanh²(z)
+
+    def record_forward(
+        self, rec: Recorder, z: Array, a: Array, *, need_prime: bool, prescaled: bool
+    ) -> Array | None:
+        rec.do(np.tanh, z, a)
+        if not need_prime:
+            return None
+        sp = rec.col(a.shape[0])
+        rec.do(np.multiply, a, a, sp)  # σ' = 1 − a²
+        rec.do(np.subtract, rec.const(1.0), sp, sp)
+        return sp
+
+    def apply_inplace(self, z: Array, work: Workspace) -> None:
+        np.tanh(z, out=z)
+
+    def torch_module(self, nn: Any) -> Any:
+        return nn.Tanh()
+
+    def torch_type(self, nn: Any) -> type:
+        return nn.Tanh  # type: ignore[no-any-return]
 
 
 class ReLU(Activation):
     name = "relu"
+    formula = "σ(z) = max(0, z), σ'(z) = 1 if z > 0 else 0"
+    onnx = ("Relu", {})
+    kinked = True
+    dies = True
 
-    def f(self, z):
+    def f(self, z: Array) -> Array:
         return np.maximum(z, 0)
 
-    def prime(self, z, a):
+    def prime(self, z: Array, a: Array) -> Array:
         return (z > 0).astype(z.dtype)
+
+    def record_forward(
+        self, rec: Recorder, z: Array, a: Array, *, need_prime: bool, prescaled: bool
+    ) -> Array | None:
+        sp = rec.col(z.shape[0])
+        rec.do(np.greater, z, rec.const(0.0), sp)  # σ'(z) = [z > 0] (1 or 0)
+        rec.do(np.multiply, z, sp, a)  # a = z ∘ σ'(z)
+        return sp
+
+    def apply_inplace(self, z: Array, work: Workspace) -> None:
+        np.maximum(z, 0, out=z)
+
+    def torch_module(self, nn: Any) -> Any:
+        return nn.ReLU()
+
+    def torch_type(self, nn: Any) -> type:
+        return nn.ReLU  # type: ignore[no-any-return]
 
 
 class LeakyReLU(Activation):
     name = "leaky-relu"
-    slope = 0.01
+    slope: ClassVar[float] = 0.01
+    formula = "σ(z) = z if z > 0 else 0.01 z, σ'(z) = 1 or 0.01"
+    onnx = ("LeakyRelu", {"alpha": 0.01})
+    kinked = True
 
-    def f(self, z):
+    def f(self, z: Array) -> Array:
         return np.where(z > 0, z, self.slope * z)
 
-    def prime(self, z, a):
+    def prime(self, z: Array, a: Array) -> Array:
         return np.where(z > 0, 1, self.slope).astype(z.dtype)
+
+    def record_forward(
+        self, rec: Recorder, z: Array, a: Array, *, need_prime: bool, prescaled: bool
+    ) -> Array | None:
+        sp = rec.col(z.shape[0])
+        rec.do(np.greater, z, rec.const(0.0), sp)  # [z > 0] (1 or 0)
+        rec.do(np.multiply, sp, rec.const(1.0 - self.slope), sp)  # σ'(z) = 1 or slope
+        rec.do(np.add, sp, rec.const(self.slope), sp)
+        rec.do(np.multiply, z, sp, a)  # a = z ∘ σ'(z)
+        return sp
+
+    def apply_inplace(self, z: Array, work: Workspace) -> None:
+        tmp = work.get("leaky-relu", z.shape)  # max(z, slope·z) for a slope below 1
+        np.multiply(z, self.slope, out=tmp)
+        np.maximum(z, tmp, out=z)
+
+    def torch_module(self, nn: Any) -> Any:
+        return nn.LeakyReLU(self.slope)
+
+    def torch_type(self, nn: Any) -> type:
+        return nn.LeakyReLU  # type: ignore[no-any-return]
+
+    def torch_mismatch(self, module: Any) -> str | None:
+        if module.negative_slope != self.slope:
+            return (
+                f"only LeakyReLU(negative_slope={self.slope}) is supported, "
+                f"got negative_slope={module.negative_slope}"
+            )
+        return None
 
 
 class Identity(Activation):
     name = "identity"
+    formula = "σ(z) = z, σ'(z) = 1"
+    onnx = ("Identity", {})
 
-    def f(self, z):
+    def f(self, z: Array) -> Array:
         return z.copy()
 
-    def prime(self, z, a):
+    def prime(self, z: Array, a: Array) -> Array:
         return np.ones_like(z)
+
+    def record_forward(
+        self, rec: Recorder, z: Array, a: Array, *, need_prime: bool, prescaled: bool
+    ) -> Array | None:
+        if z is not a:
+            rec.do(np.copyto, a, z)
+        return None  # σ' = 1: nothing to multiply by
+
+    def apply_inplace(self, z: Array, work: Workspace) -> None:
+        pass
+
+    def torch_module(self, nn: Any) -> Any:
+        return nn.Identity()
+
+    def torch_type(self, nn: Any) -> type:
+        return nn.Identity  # type: ignore[no-any-return]
 
 
 class Softmax(Activation):
@@ -103,22 +357,62 @@ class Softmax(Activation):
 
     name = "softmax"
     elementwise = False
+    formula = "σ(z)ᵢ = e^zᵢ / Σⱼ e^zⱼ (per example)"
+    onnx = ("Softmax", {"axis": -1})  # rows are examples: normalise each row
 
-    def f(self, z):
+    def f(self, z: Array) -> Array:
         e = np.exp(z - z.max(axis=0, keepdims=True))  # shift: no overflow
-        return e / e.sum(axis=0, keepdims=True)
+        return e / e.sum(axis=0, keepdims=True)  # type: ignore[no-any-return]
 
-    def prime(self, z, a):
+    def prime(self, z: Array, a: Array) -> Array:
         raise TypeError("softmax has a Jacobian, not an elementwise derivative; use backprop()")
 
-    def backprop(self, g, z, a):
+    def backprop(self, g: Array, z: Array, a: Array) -> Array:
         # ∂a_i/∂z_j = a_i(δ_ij − a_j), so (Jᵀg)_j = a_j (g_j − Σ_i a_i g_i).
-        return a * (g - (a * g).sum(axis=0, keepdims=True))
+        return a * (g - (a * g).sum(axis=0, keepdims=True))  # type: ignore[no-any-return]
 
-    def log(self, z):
+    def log(self, z: Array) -> Array:
         """ln softmax(z) = z − logsumexp(z), computed without overflow."""
         zmax = z.max(axis=0, keepdims=True)
-        return z - zmax - np.log(np.exp(z - zmax).sum(axis=0, keepdims=True))
+        return z - zmax - np.log(np.exp(z - zmax).sum(axis=0, keepdims=True))  # type: ignore[no-any-return]
+
+    def record_forward(
+        self, rec: Recorder, z: Array, a: Array, *, need_prime: bool, prescaled: bool
+    ) -> Array | None:
+        col_max, ones = rec.col(1), rec.ones(1, z.shape[0])
+        rec.do(np.maximum.reduce, z, 0, None, col_max, True)  # max over each column
+        rec.do(np.subtract, z, col_max, a)
+        rec.do(np.exp, a, a)
+        rec.do(np.dot, ones, a, col_max)  # Σ_j e^{z_j − max}, as a product
+        rec.do(np.divide, a, col_max, a)
+        return None  # a Jacobian, not an elementwise σ': see record_vjp
+
+    def record_vjp(self, rec: Recorder, g: Array, a: Array, prime: Array | None) -> None:
+        # (Jᵀg)_j = a_j (g_j − Σ_i a_i g_i)
+        tmp, s, ones = rec.col(a.shape[0]), rec.col(1), rec.ones(1, a.shape[0])
+        rec.do(np.multiply, a, g, tmp)
+        rec.do(np.dot, ones, tmp, s)  # Σ_i a_i g_i
+        rec.do(np.subtract, g, s, g)
+        rec.do(np.multiply, g, a, g)
+
+    def apply_inplace(self, z: Array, work: Workspace) -> None:
+        row = work.get("softmax", (z.shape[1],))  # e^{z − max} / Σ e^{z − max}, per column
+        np.maximum.reduce(z, 0, None, row, False)
+        np.subtract(z, row, out=z)
+        np.exp(z, out=z)
+        np.add.reduce(z, 0, None, row, False)
+        np.divide(z, row, out=z)
+
+    def torch_module(self, nn: Any) -> Any:
+        return nn.Softmax(dim=1)  # rows are examples
+
+    def torch_type(self, nn: Any) -> type:
+        return nn.Softmax  # type: ignore[no-any-return]
+
+    def torch_mismatch(self, module: Any) -> str | None:
+        if module.dim not in (1, -1):
+            return f"Softmax must normalise each row (dim=1 or -1), got dim={module.dim}"
+        return None
 
 
 ACTIVATIONS: dict[str, type[Activation]] = {
@@ -135,3 +429,37 @@ def get(name: str | Activation) -> Activation:
         return ACTIVATIONS[name]()
     except (KeyError, TypeError):
         raise one_of("activation", name, ACTIVATIONS) from None
+
+
+def from_torch(module: Any, nn: Any) -> Activation | None:
+    """The built-in activation whose :meth:`~Activation.torch_type` is ``type(module)``.
+
+    None when no activation matches; check ``act.torch_mismatch(module)`` for
+    settings the match does not cover (a LeakyReLU's slope, a Softmax's dim).
+    """
+    for cls in ACTIVATIONS.values():
+        act = cls()
+        if act.torch_type(nn) is type(module):
+            return act
+    return None
+
+
+def owner(cls: type, attr: str) -> type:
+    """The class in ``cls``'s MRO that defines ``attr``."""
+    for klass in cls.__mro__:
+        if attr in vars(klass):
+            return klass
+    raise AttributeError(attr)  # pragma: no cover - every name asked for is defined
+
+
+def kernels_follow(cls: type, pairs: dict[str, tuple[str, ...]]) -> bool:
+    """True when each kernel is defined at or below the class that defines its maths.
+
+    ``pairs`` maps a readable method (``"f"``) to the kernels computing it; a
+    subclass that overrides the maths but inherits the kernels fails.
+    """
+    return all(
+        issubclass(owner(cls, kernel), owner(cls, maths))
+        for maths, kernels in pairs.items()
+        for kernel in kernels
+    )
