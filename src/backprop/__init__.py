@@ -9,6 +9,9 @@
 
 from __future__ import annotations
 
+# Set before the imports below: modules they load (the model writer) may read it.
+__version__ = "0.1.0"
+
 from importlib import import_module
 
 from .errors import (
@@ -22,8 +25,6 @@ from .errors import (
 )
 from .gradcheck import GradcheckResult, gradcheck
 from .network import Gradients, Layers, Network, Trace
-
-__version__ = "0.1.0"
 
 __all__ = [
     "BackpropError",

@@ -14,23 +14,37 @@ In code ``W[l]`` is W^l, ``z[l]`` is z^l, ``delta[l]`` is δ^l: containers are
 indexed by the book's l, never by a shifted list index. Inside, examples are
 columns; the public methods take and return rows (``X`` of shape (m, n_0)) and
 transpose once at the edge.
+
+Dropout enters through optional masks r^l/q (hidden layers, inverted dropout:
+r^l holds 0 or 1, q is the keep probability)::
+
+    a^l = σ_l(z^l) ∘ r^l/q                          forward, dropout layers
+    δ^l = ((W^{l+1})ᵀ δ^{l+1}) ∘ σ_l'(z^l) ∘ r^l/q   BP2, dropout layers
+
+This module is the one readable statement of BP1–BP4: ``train(...,
+engine="readable")`` trains through :meth:`Network.forward` and
+:meth:`Network.backward`, and the fast engine (:mod:`backprop.fast`) is tested
+equal to them.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+import os
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Generic, TypeVar
+from typing import Any, Generic, TypeVar, Union
 
 import numpy as np
 
 from . import activations, costs
 from . import init as inits
+from . import validation
 from .errors import ConfigError, DataError
+from .types import Array, ArrayLike
 
 T_ = TypeVar("T_")
 
-DTYPES = ("float32", "float64")
+DTYPES = validation.DTYPES
 
 
 class Layers(Generic[T_]):
@@ -38,13 +52,16 @@ class Layers(Generic[T_]):
 
     ``Layers(1, items)`` holds W^1..W^L; ``Layers(0, items)`` holds a^0..a^L.
     Negative indices count from the end, as for a list (``a[-1]`` is a^L).
+    ``version`` counts the assignments ``layers[l] = value`` (the fast engine
+    checks it to notice a parameter array replaced between steps).
     """
 
-    __slots__ = ("start", "_items")
+    __slots__ = ("start", "_items", "version")
 
     def __init__(self, start: int, items: Sequence[T_]):
         self.start = start
         self._items = list(items)
+        self.version = 0
 
     def _index(self, l: int) -> int:
         if not isinstance(l, (int, np.integer)):
@@ -60,6 +77,7 @@ class Layers(Generic[T_]):
 
     def __setitem__(self, l: int, value: T_) -> None:
         self._items[self._index(l)] = value
+        self.version += 1
 
     def __len__(self) -> int:
         return len(self._items)
@@ -71,7 +89,8 @@ class Layers(Generic[T_]):
         """The valid layer numbers."""
         return range(self.start, self.start + len(self._items))
 
-    def items(self):
+    def items(self) -> Iterator[tuple[int, T_]]:
+        """(l, value) pairs."""
         return zip(self.keys(), self._items)
 
     def __repr__(self) -> str:
@@ -83,8 +102,8 @@ class Layers(Generic[T_]):
 class Trace:
     """The forward pass: ``z[l]`` for l = 1..L and ``a[l]`` for l = 0..L, each (n_l, m)."""
 
-    z: Layers[np.ndarray]
-    a: Layers[np.ndarray]
+    z: Layers[Array]
+    a: Layers[Array]
 
 
 @dataclass
@@ -95,17 +114,21 @@ class Gradients:
     ``W[l]`` is ∂C/∂W^l and ``b[l]`` is ∂C/∂b^l, averaged over the m examples.
     """
 
-    delta: Layers[np.ndarray]
-    W: Layers[np.ndarray]
-    b: Layers[np.ndarray]
+    delta: Layers[Array]
+    W: Layers[Array]
+    b: Layers[Array]
 
     @property
-    def dW(self) -> Layers[np.ndarray]:
+    def dW(self) -> Layers[Array]:
         return self.W
 
     @property
-    def db(self) -> Layers[np.ndarray]:
+    def db(self) -> Layers[Array]:
         return self.b
+
+
+#: dropout masks r^l/q by the book's layer number l = 1..L−1 (None: no dropout at l)
+Masks = Union[Mapping[int, Union[Array, None]], Layers[Union[Array, None]]]
 
 
 class Network:
@@ -138,15 +161,15 @@ class Network:
         sizes: Sequence[int],
         activation: str | Sequence[str] = "sigmoid",
         output: str | None = None,
-        cost: str = "quadratic",
-        init="normal",
+        cost: str | costs.Cost = "quadratic",
+        init: str | inits.Initializer = "normal",
         seed: int | None = None,
         dtype: str = "float64",
         rng: np.random.Generator | None = None,
     ):
         self.sizes = _check_sizes(sizes)
         self.L = len(self.sizes) - 1
-        self.dtype = _check_dtype(dtype)
+        self.dtype = validation.dtype(dtype)
         hidden = _hidden_names(activation, self.L)
         if output is None:
             output = activation if isinstance(activation, str) else (hidden or ["sigmoid"])[-1]
@@ -162,15 +185,16 @@ class Network:
         self.init = init if isinstance(init, str) else getattr(init, "__name__", "custom")
         rng = rng if rng is not None else np.random.default_rng(seed)
         draw = inits.get(init)
-        W, b = [], []
+        W: list[Array] = []
+        b: list[Array] = []
         for n_in, n_out in zip(self.sizes[:-1], self.sizes[1:]):
             W_l, b_l = draw(rng, n_out, n_in)
             W.append(np.array(W_l, dtype=self.dtype, order="C"))
             b.append(np.array(b_l, dtype=self.dtype, order="C").reshape(n_out, 1))
-        self.W: Layers[np.ndarray] = Layers(1, W)
-        self.b: Layers[np.ndarray] = Layers(1, b)
+        self.W: Layers[Array] = Layers(1, W)
+        self.b: Layers[Array] = Layers(1, b)
         #: free-form information saved with the model (training configuration, metrics)
-        self.metadata: dict = {}
+        self.metadata: dict[str, Any] = {}
 
     # -- descriptive -------------------------------------------------------
 
@@ -185,13 +209,13 @@ class Network:
 
     @property
     def n_params(self) -> int:
-        return sum(w.size + b.size for w, b in zip(self.W, self.b))
+        return sum(int(w.size + b.size) for w, b in zip(self.W, self.b))
 
-    def params(self) -> list[np.ndarray]:
+    def params(self) -> list[Array]:
         """[W^1, b^1, …, W^L, b^L]: the arrays an optimiser updates in place."""
         return [p for l in self.W.keys() for p in (self.W[l], self.b[l])]
 
-    def config(self) -> dict:
+    def config(self) -> dict[str, Any]:
         """Everything needed to rebuild this architecture (not the weights)."""
         return {
             "sizes": list(self.sizes),
@@ -215,14 +239,14 @@ class Network:
     def astype(self, dtype: str) -> Network:
         """A copy in another precision."""
         new = self.copy()
-        new.dtype = _check_dtype(dtype)
+        new.dtype = validation.dtype(dtype)
         new.W = Layers(1, [w.astype(new.dtype) for w in self.W])
         new.b = Layers(1, [b.astype(new.dtype) for b in self.b])
         return new
 
-    def save(self, path, metadata: dict | None = None):
+    def save(self, path: str | os.PathLike[str], metadata: dict[str, Any] | None = None) -> Any:
         """Write this network to a safetensors model file (see :func:`backprop.io.save`)."""
-        from .io import save
+        from .io.model_writer import save  # the writer is core: it needs no Network class
 
         return save(self, path, metadata=metadata)
 
@@ -234,48 +258,58 @@ class Network:
 
     # -- the maths ---------------------------------------------------------
 
-    def forward(self, X) -> Trace:
+    def forward(self, X: ArrayLike, masks: Masks | None = None) -> Trace:
         """Forward pass for a mini-batch ``X`` of shape (m, n_0), rows = examples.
 
-        Returns the :class:`Trace` with z^l and a^l of shape (n_l, m);
-        a^0 is ``X`` as columns.
+        ``masks[l]`` (optional, hidden layers l = 1..L−1) is the dropout mask
+        r^l/q of shape (n_l, m): 0 for a dropped neuron, 1/q for a kept one.
+        Returns the :class:`Trace` with z^l and a^l of shape (n_l, m) (a^l with
+        its mask applied); a^0 is ``X`` as columns.
         """
         a0 = self._inputs(X).T
+        r = self._masks(masks, a0.shape[1])
         z, a = [], [a0]
         for l in range(1, self.L + 1):
             z.append(self.W[l] @ a[l - 1] + self.b[l])  # z^l = W^l a^{l-1} + b^l
             a.append(self.act[l].f(z[-1]))  # a^l = σ(z^l)
+            if r[l] is not None:
+                a[-1] = a[-1] * r[l]  # a^l = σ(z^l) ∘ r^l/q (dropout)
         return Trace(z=Layers(1, z), a=Layers(0, a))
 
-    def backward(self, trace: Trace, T) -> Gradients:
+    def backward(self, trace: Trace, T: ArrayLike, masks: Masks | None = None) -> Gradients:
         """Backpropagation: δ^l, ∂C/∂W^l and ∂C/∂b^l for every layer.
 
         ``T`` holds the targets, shape (m, n_L) (integer class labels of shape
-        (m,) are turned into one-hot rows).
+        (m,) are turned into one-hot rows). ``masks`` are the dropout masks the
+        ``trace`` was computed with (see :meth:`forward`).
         """
         z, a, L = trace.z, trace.a, self.L
         m = a[0].shape[1]
         t = self._targets(T, m).T
-        delta = Layers(1, [None] * L)
+        r = self._masks(masks, m)
+        delta: Layers[Array] = Layers(1, list(z))  # each δ^l is set below
         delta[L] = self.cost_fn.delta(z[L], a[L], t, self.act[L])  # BP1
         for l in range(L - 1, 0, -1):
-            delta[l] = (self.W[l + 1].T @ delta[l + 1]) * self.act[l].prime(z[l], a[l])  # BP2
+            s = a[l] if r[l] is None else self.act[l].f(z[l])  # σ(z^l), before dropout
+            delta[l] = (self.W[l + 1].T @ delta[l + 1]) * self.act[l].prime(z[l], s)  # BP2
+            if r[l] is not None:
+                delta[l] = delta[l] * r[l]  # BP2 ∘ r^l/q: a dropped neuron passes no error
         db = Layers(1, [delta[l].sum(axis=1, keepdims=True) / m for l in delta.keys()])  # BP3
         dW = Layers(1, [delta[l] @ a[l - 1].T / m for l in delta.keys()])  # BP4
         return Gradients(delta=delta, W=dW, b=db)
 
-    def gradients(self, X, T) -> Gradients:
+    def gradients(self, X: ArrayLike, T: ArrayLike) -> Gradients:
         """``backward(forward(X), T)``."""
         return self.backward(self.forward(X), T)
 
-    def cost(self, X, T) -> float:
+    def cost(self, X: ArrayLike, T: ArrayLike) -> float:
         """C: the mean over the m examples of the per-example cost C_x."""
         trace = self.forward(X)
         t = self._targets(T, trace.a[0].shape[1]).T
         L = self.L
         return float(self.cost_fn.value(trace.z[L], trace.a[L], t, self.act[L]).mean())
 
-    def predict(self, X) -> np.ndarray:
+    def predict(self, X: ArrayLike) -> Array:
         """The output a^L for ``X``, as rows: shape (m, n_L)."""
         a = self._inputs(X).T
         for l in range(1, self.L + 1):
@@ -284,7 +318,7 @@ class Network:
 
     # -- edges -------------------------------------------------------------
 
-    def _inputs(self, X) -> np.ndarray:
+    def _inputs(self, X: ArrayLike) -> Array:
         """Validate ``X`` and return it as (m, n_0) in the network's dtype."""
         X = np.asarray(X)
         if X.ndim == 1:
@@ -300,7 +334,7 @@ class Network:
             raise DataError(f"X must be numeric, got dtype {X.dtype}")
         return X.astype(self.dtype, copy=False)
 
-    def _targets(self, T, m: int) -> np.ndarray:
+    def _targets(self, T: ArrayLike, m: int) -> Array:
         """Validate targets and return them as (m, n_L) in the network's dtype."""
         T = np.asarray(T)
         n_L = self.sizes[-1]
@@ -315,7 +349,28 @@ class Network:
         return T.astype(self.dtype, copy=False)
 
 
-def _check_sizes(sizes) -> list[int]:
+    def _masks(self, masks: Masks | None, m: int) -> list[Array | None]:
+        """Dropout masks as a list indexed by l = 0..L (None where there is none), checked."""
+        r: list[Array | None] = [None] * (self.L + 1)
+        if masks is None:
+            return r
+        for l in masks.keys():
+            if not 1 <= l < self.L:
+                raise ConfigError(
+                    f"dropout masks apply to the hidden layers 1..{self.L - 1}, not layer {l}"
+                )
+            mask = masks[l]
+            if mask is not None:
+                if np.shape(mask) != (self.sizes[l], m):
+                    raise DataError(
+                        f"the dropout mask of layer {l} must have shape "
+                        f"({self.sizes[l]}, {m}), got {np.shape(mask)}"
+                    )
+                r[l] = mask
+        return r
+
+
+def _check_sizes(sizes: Sequence[int]) -> list[int]:
     try:
         sizes = [int(n) for n in sizes]
     except (TypeError, ValueError):
@@ -329,14 +384,11 @@ def _check_sizes(sizes) -> list[int]:
     return sizes
 
 
-def _check_dtype(dtype) -> str:
-    name = np.dtype(dtype).name if dtype in (np.float32, np.float64) else str(dtype)
-    if name not in DTYPES:
-        raise ConfigError(f"dtype must be one of {', '.join(DTYPES)}, got {dtype!r}")
-    return name
+#: kept for callers of the old private name; use :func:`backprop.validation.dtype`
+_check_dtype = validation.dtype
 
 
-def _hidden_names(activation, L: int) -> list[str]:
+def _hidden_names(activation: str | Sequence[str], L: int) -> list[str]:
     if isinstance(activation, str):
         return [activation] * (L - 1)
     names = list(activation)

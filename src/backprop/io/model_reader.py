@@ -1,0 +1,192 @@
+"""Reading a model file back into a :class:`~backprop.network.Network`, trusting nothing.
+
+Everything is checked before it is used: the container (:mod:`backprop.io.container`),
+each tensor's dtype and shape against the architecture in the metadata document,
+the activation and cost names, and the SHA-256 checksum of the tensor bytes and
+the document. Every problem is a :class:`~backprop.errors.ModelFileError`.
+"""
+
+from __future__ import annotations
+
+import copy
+import os
+from typing import Any
+
+import numpy as np
+
+from .. import activations, costs
+from ..errors import BackpropError, ModelFileError
+from ..network import DTYPES, Layers, Network
+from . import container
+from .container import few, is_count, short
+
+__all__ = ["load", "read_metadata"]
+
+Architecture = dict[str, Any]
+
+
+def load(path: str | os.PathLike[str]) -> Network:
+    """Read a model file written by :func:`backprop.io.save` (or any safetensors writer,
+    same schema).
+
+    Returns
+    -------
+    Network
+        With the stored weights (bit-exact), architecture, dtype and
+        ``metadata`` (the caller's metadata given to :func:`backprop.io.save`).
+
+    Raises
+    ------
+    ModelFileError
+        Missing, unreadable, truncated, malformed or inconsistent file.
+    """
+    return _load_model(path)[0]
+
+
+def read_metadata(path: str | os.PathLike[str]) -> dict[str, Any]:
+    """The metadata document of a model file (see docs/model-format.md), fully verified.
+
+    It holds ``format``, ``format_version``, ``library_version``, the
+    architecture (``sizes``, ``activations``, ``output``, ``cost``, ``dtype``,
+    ``init``, ``n_params``), ``sha256`` and the caller's ``metadata``.
+    """
+    return _load_model(path)[1]
+
+
+def _load_model(path: str | os.PathLike[str]) -> tuple[Network, dict[str, Any]]:
+    where = container.cannot_load(path, "model")
+    tensors, doc, signed = container.read(path, where, container.MODEL_FORMAT)
+    arch = _check_architecture(doc, where)
+    sizes, dtype = arch["sizes"], arch["dtype"]
+    L = len(sizes) - 1
+    expected = [f"{kind}{l}" for l in range(1, L + 1) for kind in ("W", "b")]
+    _check_names(tensors, expected, where)
+    for l in range(1, L + 1):
+        _expect_shape(tensors, f"W{l}", [(sizes[l], sizes[l - 1])], sizes, where)
+        _expect_shape(tensors, f"b{l}", [(sizes[l],), (sizes[l], 1)], sizes, where)
+    for name in expected:
+        if tensors[name].dtype != np.dtype(dtype):
+            code = container.dtype_code(tensors[name].dtype)
+            raise ModelFileError(f"{where}: tensor {name} is {code} but the metadata says {dtype}")
+    container.verify_checksum(doc, [tensors[name] for name in expected], signed, where)
+    for name in expected:
+        if not np.isfinite(tensors[name]).all():
+            raise ModelFileError(f"{where}: tensor {name} holds NaN or inf values")
+    net = _network(arch, where)
+    net.W = Layers(1, [np.ascontiguousarray(tensors[f"W{l}"]) for l in range(1, L + 1)])
+    net.b = Layers(1, [tensors[f"b{l}"].reshape(-1, 1).copy() for l in range(1, L + 1)])
+    net.metadata = copy.deepcopy(doc["metadata"])
+    return net, doc
+
+
+def _network(arch: Architecture, where: str) -> Network:
+    """A network of the stored architecture; its weights are set by the caller."""
+    acts = arch["activations"]
+    try:
+        net = Network(
+            arch["sizes"],
+            activation=acts[:-1],
+            output=acts[-1],
+            cost=arch["cost"],
+            init=_zeros,
+            dtype=arch["dtype"],
+        )
+    except BackpropError as exc:
+        raise ModelFileError(f"{where}: invalid architecture in the metadata: {exc}") from None
+    net.init = arch["init"]
+    return net
+
+
+def _zeros(rng: np.random.Generator, n_out: int, n_in: int) -> tuple[np.ndarray, np.ndarray]:
+    """An initialiser that draws nothing: load() overwrites the weights."""
+    return np.zeros((n_out, n_in)), np.zeros((n_out, 1))
+
+
+def _check_architecture(doc: dict[str, Any], where: str) -> Architecture:
+    """Type-check the model fields of the metadata document."""
+    sizes = doc.get("sizes")
+    if (
+        not isinstance(sizes, list)
+        or len(sizes) < 2
+        or not all(is_count(n) and n >= 1 for n in sizes)
+    ):
+        raise ModelFileError(
+            f"{where}: metadata 'sizes' must list ≥ 2 positive layer widths, got {short(sizes)}"
+        )
+    acts = _check_activations(doc, len(sizes) - 1, where)
+    cost = doc.get("cost")
+    if not isinstance(cost, str) or cost not in costs.COSTS:
+        raise ModelFileError(
+            f"{where}: unknown cost {short(cost)} in the metadata; this backprop knows "
+            f"{', '.join(costs.COSTS)}"
+        )
+    dtype = doc.get("dtype")
+    if dtype not in DTYPES:
+        raise ModelFileError(
+            f"{where}: metadata 'dtype' must be one of {', '.join(DTYPES)}, got {short(dtype)}"
+        )
+    init = doc.get("init", "unknown")
+    if not isinstance(init, str):
+        raise ModelFileError(f"{where}: metadata 'init' must be a string, got {short(init)}")
+    if "n_params" in doc:
+        n = sum(sizes[l] * sizes[l - 1] + sizes[l] for l in range(1, len(sizes)))
+        if doc["n_params"] != n:
+            raise ModelFileError(
+                f"{where}: metadata 'n_params' is {short(doc['n_params'])} but sizes "
+                f"{short(sizes)} give {n}"
+            )
+    if not isinstance(doc.get("metadata", {}), dict):
+        raise ModelFileError(f"{where}: metadata 'metadata' must be a JSON object")
+    doc.setdefault("metadata", {})
+    return {"sizes": sizes, "activations": acts, "cost": cost, "dtype": dtype, "init": init}
+
+
+def _check_activations(doc: dict[str, Any], L: int, where: str) -> list[str]:
+    """``activations`` names one known σ per layer, and ``output`` (if present) agrees."""
+    acts = doc.get("activations")
+    if not isinstance(acts, list) or len(acts) != L or not all(isinstance(a, str) for a in acts):
+        raise ModelFileError(
+            f"{where}: metadata 'activations' must name one activation per layer ({L}), "
+            f"got {short(acts)}"
+        )
+    for name in acts:
+        if name not in activations.ACTIVATIONS:
+            raise ModelFileError(
+                f"{where}: unknown activation {short(name)} in the metadata; this backprop knows "
+                f"{', '.join(activations.ACTIVATIONS)}"
+            )
+    if "output" in doc and doc["output"] != acts[-1]:
+        raise ModelFileError(
+            f"{where}: metadata 'output' {short(doc['output'])} disagrees with the last "
+            f"activation {short(acts[-1])}"
+        )
+    return acts
+
+
+def _check_names(tensors: dict[str, np.ndarray], expected: list[str], where: str) -> None:
+    missing = [n for n in expected if n not in tensors]
+    if missing:
+        raise ModelFileError(
+            f"{where}: missing tensor {few(missing)} for the {len(expected) // 2}-layer "
+            "network the metadata describes"
+        )
+    extra = sorted(set(tensors) - set(expected))
+    if extra:
+        raise ModelFileError(
+            f"{where}: unexpected tensor {few(extra, short)}; a model holds only {few(expected)}"
+        )
+
+
+def _expect_shape(
+    tensors: dict[str, np.ndarray],
+    name: str,
+    allowed: list[tuple[int, ...]],
+    sizes: list[int],
+    where: str,
+) -> None:
+    shape = tensors[name].shape
+    if shape not in allowed:
+        raise ModelFileError(
+            f"{where}: tensor {name} has shape {list(shape)} but metadata sizes {short(sizes)} "
+            f"need {list(allowed[0])}"
+        )
