@@ -1,0 +1,276 @@
+"""The compiled training step: whole ranges of mini-batches in one call to the numba kernel.
+
+:class:`JitStep` trains a :class:`~backprop.network.Network` with the numbers
+of the readable step (``Network.forward``/``backward`` with dropout masks, the
+L2 term, ``optimizers.py``'s updates), tested equal to it, but runs a whole
+range of mini-batches (an epoch, or the batches up to the next callback) in
+one compiled call: on small networks the per-step Python overhead, not the
+arithmetic, is what limits the NumPy steps.
+
+Around the kernel (see ``_kernel.py``):
+
+* The parameters are copied into one flat vector before the call and back
+  into ``net.W[l]``/``net.b[l]`` (in place) after it; so are the optimiser's
+  buffers (momentum's ``v``, Adam's ``m``, ``v`` and ``t``). Whoever restores
+  weights between calls copies into ``params`` as with the other steps.
+* Dropout uniforms are drawn from the run's generator before the call, for
+  exactly the batches of the call, in the readable step's order (per batch,
+  per hidden layer, shape (n_l, m), the network's dtype): one ``rng.random``
+  of their total length gives the same numbers as those draws one by one, so
+  the masks are the readable step's and a checkpoint taken between calls
+  holds the generator where the readable run holds it.
+* The training cost and accuracy of every example are taken from the batch's
+  forward pass (before its update) and summed: ``running`` holds the sums.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+
+from .. import activations, costs
+from .. import optimizers as optim
+from . import _kernel as K_
+
+_ACT_CODES: dict[type, int] = {
+    activations.Identity: K_.IDENTITY,
+    activations.Sigmoid: K_.SIGMOID,
+    activations.Tanh: K_.TANH,
+    activations.ReLU: K_.RELU,
+    activations.LeakyReLU: K_.LEAKY,
+    activations.Softmax: K_.SOFTMAX,
+}
+_COST_CODES: dict[type, int] = {costs.Quadratic: K_.QUADRATIC, costs.CrossEntropy: K_.CROSS_ENTROPY}
+_KIND_CODES: dict[str | None, int] = {None: K_.NO_ACCURACY, "argmax": K_.ARGMAX, "threshold": 2}
+#: dropout uniforms drawn per kernel call at most (the range is split beyond it)
+MAX_UNIFORMS = 1 << 22
+
+
+def unsupported(net: Any, optimizer: Any = None) -> str | None:
+    """Why :class:`JitStep` cannot train ``net`` with ``optimizer``, or None when it can."""
+    for act in net.act:
+        if type(act) not in _ACT_CODES:
+            return f"activation {act.name!r} is not one of the built-in ones"
+    if type(net.cost_fn) not in _COST_CODES:
+        return f"cost {net.cost_fn.name!r} is not one of the built-in ones"
+    if optimizer is not None and type(optimizer) not in (optim.SGD, optim.Momentum, optim.Adam):
+        return f"optimizer {type(optimizer).__name__} is not one of the built-in ones"
+    if type(net.act[net.L]) is activations.LeakyReLU and activations.LeakyReLU.slope >= 1:
+        return "a leaky-relu slope of 1 or more"  # pragma: no cover - not a real configuration
+    return None
+
+
+def _opt_code(optimizer: optim.Optimizer) -> int:
+    if isinstance(optimizer, optim.Adam):
+        return K_.ADAM
+    if isinstance(optimizer, optim.Momentum):
+        return K_.NESTEROV if optimizer.nesterov else K_.MOMENTUM
+    return K_.SGD
+
+
+class JitStep:
+    """Mini-batch gradient descent on ``net``, whole ranges of batches per compiled call.
+
+    Parameters
+    ----------
+    net : Network
+        Trained in place: its ``W[l]`` (n_l, n_{l-1}) and ``b[l]`` (n_l, 1) arrays
+        are updated, never replaced.
+    optimizer : Optimizer
+        SGD, momentum, Nesterov or Adam (:mod:`backprop.optimizers`); its state
+        is read before and written back after every call.
+    l2 : float
+        λ; the L2 term adds (λ/n) W^l to ∂C/∂W^l (biases are not decayed).
+    n_train : int
+        n, the number of training examples (for λ/n).
+    dropout : float
+        p, the probability of dropping a hidden neuron (inverted dropout, q = 1 − p).
+    rng : np.random.Generator
+        Draws the dropout masks.
+    batch_size : int
+        Examples per mini-batch; the last batch of an epoch holds the remainder.
+    """
+
+    def __init__(
+        self,
+        net: Any,
+        optimizer: optim.Optimizer,
+        *,
+        l2: float = 0.0,
+        n_train: int = 1,
+        dropout: float = 0.0,
+        rng: np.random.Generator | None = None,
+        batch_size: int = 1,
+    ) -> None:
+        reason = unsupported(net, optimizer)
+        if reason is not None:
+            raise ValueError(f"JitStep cannot train this network: {reason}")
+        if dropout and rng is None:
+            raise ValueError("dropout needs an rng to draw the masks from")
+        self.net, self.optimizer, self.rng = net, optimizer, rng
+        self.params: list[np.ndarray] = net.params()  # [W^1, b^1, …], updated in place
+        self.dtype = np.dtype(net.dtype)
+        self.batch_size = int(batch_size)
+        self.keep = 1.0 - dropout  # q
+        self.decay = l2 / n_train  # λ/n
+        sizes = list(net.sizes)
+        L = net.L
+        self.sizes = np.array(sizes, np.int64)
+        self.acts = np.array([0] + [_ACT_CODES[type(a)] for a in net.act], np.int64)
+        self.cost = _COST_CODES[type(net.cost_fn)]
+        self.opt = _opt_code(optimizer)
+        counts = [p.size for p in self.params]
+        starts = np.concatenate([[0], np.cumsum(counts)]).astype(np.int64)
+        self.wo = np.array([0] + [starts[2 * (l - 1)] for l in range(1, L + 1)], np.int64)
+        self.bo = np.array([0] + [starts[2 * (l - 1) + 1] for l in range(1, L + 1)], np.int64)
+        self._slices = [slice(int(a), int(b)) for a, b in zip(starts[:-1], starts[1:])]
+        bs, dt = self.batch_size, self.dtype
+        self.lo = np.concatenate([[0], np.cumsum([n * bs for n in sizes])]).astype(np.int64)
+        total = int(self.lo[-1])
+        self.P = np.empty(int(starts[-1]), dt)
+        self.S1 = np.zeros(self.P.size if self.opt != K_.SGD else 1, dt)
+        self.S2 = np.zeros(self.P.size if self.opt == K_.ADAM else 1, dt)
+        self.A, self.Pr, self.D = (np.zeros(total, dt) for _ in range(3))
+        self.Zout = np.zeros(sizes[-1] * bs, dt)
+        self.G = np.zeros(max(sizes), dt)
+        self.K = np.zeros(K_.K_SIZE, dt)
+        self.H = np.zeros(3, np.float64)
+        self._no_uniforms = np.zeros(1, dt)
+        self._hidden = sum(sizes[1:L])
+        #: Σ C_x, Σ hits, examples: from the forward passes since the last reset_running()
+        self.running = np.zeros(3, np.float64)
+
+    # -- the whole-range method ---------------------------------------------
+
+    def reset_running(self) -> None:
+        """Start new running sums (at the start of an epoch)."""
+        self.running[:] = 0.0
+
+    def run_batches(
+        self,
+        X: np.ndarray,
+        T: np.ndarray,
+        perm: np.ndarray,
+        first: int,
+        stop: int,
+        lr: float,
+        labels: np.ndarray | None = None,
+        kind: str | None = None,
+    ) -> int:
+        """Train on batches ``first``..``stop − 1`` of ``perm``; return how many were done.
+
+        Batch k holds rows ``perm[k·bs : (k + 1)·bs]`` of X (n, n_0) and T (n, n_L).
+        Fewer than ``stop − first`` are done only when one left b^L non-finite
+        (it counts as done; the caller restores weights). ``labels`` (n,) and
+        ``kind`` (``"argmax"``, ``"threshold"`` or None) score the running accuracy.
+        """
+        if stop <= first:
+            return 0
+        self._check_params()
+        self._load(lr)
+        n = len(perm)
+        lab = labels if labels is not None else np.zeros(len(X), np.intp)
+        kind_code = _KIND_CODES[kind]
+        perm = np.asarray(perm, np.int64)
+        done, b = 0, first
+        try:
+            while b < stop:
+                end = self._chunk_end(b, stop, n)
+                U = self._uniforms(b, end, n)
+                t0 = self.optimizer.t if self.opt == K_.ADAM else 0  # type: ignore[attr-defined]
+                k = K_.run(
+                    X, T, perm, b, end, self.batch_size, lab, kind_code, self.sizes, self.acts,
+                    self.cost, self.opt, self.P, self.wo, self.bo, self.S1, self.S2, self.lo,
+                    self.A, self.Pr, self.D, self.Zout, self.G, U, self.K, self.H, t0,
+                    self.running,
+                )  # fmt: skip
+                done += k
+                if self.opt == K_.ADAM:
+                    self.optimizer.t += k  # type: ignore[attr-defined]
+                if k < end - b:
+                    break
+                b = end
+        finally:
+            self._store()
+        return done
+
+    def __call__(self, X: np.ndarray, T: np.ndarray, idx: np.ndarray, lr: float) -> None:
+        """Train on the one mini-batch of rows ``idx`` (the per-batch step interface)."""
+        if len(idx) > self.batch_size:
+            raise ValueError(f"a batch of {len(idx)} rows exceeds batch_size {self.batch_size}")
+        self.run_batches(X, T, idx, 0, 1, lr)
+
+    # -- the copies around the kernel ----------------------------------------
+
+    def _chunk_end(self, b: int, stop: int, n: int) -> int:
+        """The last batch (exclusive) of one kernel call: caps the dropout uniforms."""
+        if self.keep >= 1.0 or self._hidden == 0:
+            return stop
+        per_batch = self._hidden * self.batch_size
+        return min(stop, b + max(1, MAX_UNIFORMS // per_batch))
+
+    def _uniforms(self, b: int, end: int, n: int) -> np.ndarray:
+        if self.keep >= 1.0:
+            return self._no_uniforms
+        rows = min(end * self.batch_size, n) - b * self.batch_size
+        assert self.rng is not None
+        return self.rng.random(rows * self._hidden, dtype=self.dtype)
+
+    def _check_params(self) -> None:
+        """A parameter array rebound since construction (``net.W[l] = …``) is taken over."""
+        current = self.net.params()
+        if any(p is not q for p, q in zip(current, self.params)):
+            self.params[:] = current
+
+    def _load(self, lr: float) -> None:
+        opt, K, P = self.optimizer, self.K, self.P
+        opt.lr = lr
+        for s, p in zip(self._slices, self.params):
+            P[s] = p.reshape(-1)
+        if self.opt in (K_.MOMENTUM, K_.NESTEROV):
+            self._load_state(self.S1, getattr(opt, "v", None))
+        elif self.opt == K_.ADAM:
+            self._load_state(self.S1, getattr(opt, "m", None))
+            self._load_state(self.S2, getattr(opt, "v", None))
+        hyper = getattr(opt, "hyper", dict)()
+        mu = float(hyper.get("momentum", 0.0))
+        b1, b2 = float(hyper.get("beta1", 0.0)), float(hyper.get("beta2", 0.0))
+        eps = float(hyper.get("eps", 0.0))
+        q = self.keep
+        values = {
+            K_.K_ZERO: 0.0, K_.K_ONE: 1.0, K_.K_HALF: 0.5,
+            K_.K_SLOPE: activations.LeakyReLU.slope, K_.K_Q: q,
+            K_.K_INV_Q: 1.0 / q if q > 0 else math.inf, K_.K_LR: lr, K_.K_DECAY: self.decay,
+            K_.K_MU: mu, K_.K_B1: b1, K_.K_1MB1: 1.0 - b1, K_.K_B2: b2,
+            K_.K_1MB2: 1.0 - b2, K_.K_EPS: eps,
+        }  # fmt: skip
+        for slot, value in values.items():
+            K[slot] = value  # rounded to the dtype as NumPy rounds a Python float operand
+        self.H[:] = (lr, b1, b2)
+
+    def _load_state(self, flat: np.ndarray, buffers: list[np.ndarray] | None) -> None:
+        if buffers is None:
+            flat[:] = 0
+            return
+        for s, arr in zip(self._slices, buffers):
+            flat[s] = np.asarray(arr).reshape(-1)
+
+    def _store(self) -> None:
+        opt, P = self.optimizer, self.P
+        for s, p in zip(self._slices, self.params):
+            p.reshape(-1)[...] = P[s]
+        if self.opt in (K_.MOMENTUM, K_.NESTEROV):
+            opt.v = self._state_arrays(self.S1, getattr(opt, "v", None))  # type: ignore[attr-defined]
+        elif self.opt == K_.ADAM:
+            opt.m = self._state_arrays(self.S1, getattr(opt, "m", None))  # type: ignore[attr-defined]
+            opt.v = self._state_arrays(self.S2, getattr(opt, "v", None))  # type: ignore[attr-defined]
+
+    def _state_arrays(self, flat: np.ndarray, old: list[np.ndarray] | None) -> list[np.ndarray]:
+        """The optimiser's per-parameter buffers from ``flat``: into ``old`` in place if it fits."""
+        if old is not None and [a.shape for a in old] == [p.shape for p in self.params]:
+            for s, arr in zip(self._slices, old):
+                arr.reshape(-1)[...] = flat[s]
+            return old
+        return [flat[s].reshape(p.shape).copy() for s, p in zip(self._slices, self.params)]
