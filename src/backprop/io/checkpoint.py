@@ -18,6 +18,7 @@ import numpy as np
 
 from .. import __version__
 from ..errors import ConfigError, ModelFileError
+from ..jsonable import to_jsonable
 from . import container
 
 __all__ = ["load_checkpoint", "save_checkpoint"]
@@ -45,7 +46,7 @@ def save_checkpoint(
     for name, value in tensors.items():
         if not isinstance(name, str) or not name or name == "__metadata__":
             raise ConfigError(f"checkpoint tensor names must be non-empty strings, got {name!r}")
-        container.check_unicode(name, "a checkpoint tensor name")
+        to_jsonable(name, "a checkpoint tensor name")  # refuses lone surrogates
         arr = np.asarray(value)
         if container.dtype_code(arr.dtype) is None:
             raise ConfigError(
@@ -58,7 +59,7 @@ def save_checkpoint(
         "format": container.CHECKPOINT_FORMAT,
         "format_version": container.FORMAT_VERSION,
         "library_version": __version__,
-        "meta": container.jsonable(dict(meta), "checkpoint meta"),
+        "meta": to_jsonable(dict(meta), "checkpoint meta"),
     }
     container.seal(doc, (arrays[name] for name in order))
     container.write(path, {name: arrays[name] for name in order}, doc)

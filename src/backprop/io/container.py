@@ -33,7 +33,7 @@ from typing import Any
 import numpy as np
 
 from .._atomic import atomic_write
-from ..errors import ConfigError, ModelFileError
+from ..errors import ModelFileError
 
 __all__ = [
     "CHECKPOINT_FORMAT",
@@ -356,59 +356,6 @@ def _check_format(doc: Document, where: str, fmt: str) -> None:
             f"{where}: written by a newer backprop (format version {version}, this one reads "
             f"{FORMAT_VERSION}); upgrade backprop"
         )
-
-
-# -- JSON values --------------------------------------------------------------------
-
-
-def jsonable(value: Any, what: str, _depth: int = 0) -> Any:
-    """``value`` as plain JSON types: NumPy scalars/arrays and paths converted, NaN/inf → None.
-
-    Raises :class:`~backprop.errors.ConfigError` naming ``what`` for anything else.
-    """
-    if _depth > 100:
-        raise ConfigError(f"{what} is nested too deeply to save")
-    if value is None or isinstance(value, bool):
-        return value
-    if isinstance(value, str):
-        return check_unicode(value, what)
-    if isinstance(value, (int, np.integer)):
-        return int(value)
-    if isinstance(value, (float, np.floating)):
-        return float(value) if math.isfinite(value) else None
-    if isinstance(value, np.bool_):
-        return bool(value)
-    if isinstance(value, os.PathLike):
-        return os.fspath(value)
-    if isinstance(value, np.ndarray):
-        return jsonable(value.tolist(), what, _depth + 1)
-    if isinstance(value, Mapping):
-        out = {}
-        for k, v in value.items():
-            if not isinstance(k, str):
-                raise ConfigError(f"{what} keys must be strings, got {k!r}")
-            out[check_unicode(k, what)] = jsonable(v, what, _depth + 1)
-        return out
-    if isinstance(value, (list, tuple)):
-        return [jsonable(v, what, _depth + 1) for v in value]
-    if hasattr(value, "to_dict"):
-        return jsonable(value.to_dict(), what, _depth + 1)
-    raise ConfigError(
-        f"{what} holds a {type(value).__name__}, which cannot be saved as JSON; "
-        "use numbers, strings, lists and dicts"
-    )
-
-
-def check_unicode(text: str, what: str) -> str:
-    """``text`` if it can be stored as UTF-8 (no lone surrogates such as '\\ud800')."""
-    try:
-        text.encode("utf-8")
-    except UnicodeEncodeError:
-        raise ConfigError(
-            f"{what} holds the string {short(text)}, which is not valid Unicode "
-            "(a lone surrogate); remove or replace that character"
-        ) from None
-    return text
 
 
 # -- messages ---------------------------------------------------------------------

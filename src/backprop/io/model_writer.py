@@ -17,6 +17,7 @@ import numpy as np
 
 from .. import __version__
 from ..errors import ConfigError, ModelFileError
+from ..jsonable import to_jsonable
 from . import container
 
 __all__ = ["SavableNetwork", "model_document", "save"]
@@ -121,5 +122,5 @@ def model_document(net: SavableNetwork, metadata: Mapping[str, Any]) -> dict[str
         "dtype": net.dtype,
         "init": str(net.init),
         "n_params": int(net.n_params),
-        "metadata": container.jsonable(dict(metadata), "metadata"),
+        "metadata": to_jsonable(dict(metadata), "metadata"),
     }
