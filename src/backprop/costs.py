@@ -23,6 +23,10 @@ class Cost:
     name: str = ""
     #: output activations this cost is defined for (None: any)
     outputs: tuple[str, ...] | None = None
+    #: the source's cost, C_x = ½‖a^L − t‖² (explain shows it as the source does)
+    source_cost: bool = False
+    #: δ^L = a^L − t for every output it allows: σ' cancels in BP1 (a log-likelihood)
+    cancels_sigma_prime: bool = False
 
     def value(self, z, a, t, output: Activation) -> np.ndarray:
         raise NotImplementedError
@@ -55,6 +59,7 @@ class Quadratic(Cost):
     """C_x = ½‖a^L − t‖², the source's cost."""
 
     name = "quadratic"
+    source_cost = True
 
     def value(self, z, a, t, output):
         r = a - t
@@ -77,6 +82,7 @@ class CrossEntropy(Cost):
 
     name = "cross-entropy"
     outputs = ("sigmoid", "softmax")
+    cancels_sigma_prime = True
 
     def value(self, z, a, t, output):
         # ln a from z directly (log-sum-exp / softplus): finite for any z.
