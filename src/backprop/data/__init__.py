@@ -27,6 +27,9 @@ from pathlib import Path
 from ..errors import ConfigError
 from .dataset import Dataset
 from .datasets import (
+    DOWNLOAD_DEADLINE,
+    DOWNLOAD_MIN_RATE,
+    DOWNLOAD_RATE_WINDOW,
     FASHION_CLASSES,
     IDX_DATASETS,
     default_dir,
@@ -134,7 +137,26 @@ def load(
     raise ConfigError(f"unknown data {spec!r}; use {SPECS}")
 
 
-def download(name: str, directory=None, *, base_url: str | None = None, timeout: float = 60.0):
+def download(
+    name: str,
+    directory: str | os.PathLike | None = None,
+    *,
+    base_url: str | None = None,
+    timeout: float = 60.0,
+    deadline: float = DOWNLOAD_DEADLINE,
+    min_rate: float = DOWNLOAD_MIN_RATE,
+    rate_window: float = DOWNLOAD_RATE_WINDOW,
+) -> Path:
     """Download the missing files of ``mnist`` or ``fashion-mnist``; see
-    :func:`backprop.data.datasets.download_files`. Returns the directory."""
-    return download_files(name, directory, base_url=base_url, timeout=timeout)
+    :func:`backprop.data.datasets.download_files` (``timeout`` per read, ``deadline``
+    seconds per file in all, ``min_rate`` bytes/s at least over every ``rate_window``
+    seconds). Returns the directory."""
+    return download_files(
+        name,
+        directory,
+        base_url=base_url,
+        timeout=timeout,
+        deadline=deadline,
+        min_rate=min_rate,
+        rate_window=rate_window,
+    )

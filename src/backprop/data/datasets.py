@@ -14,13 +14,18 @@ The split is the book's: the first 50,000 training images train, the last
 
 from __future__ import annotations
 
+import contextlib
 import gzip
 import hashlib
 import http.client
 import importlib.util
+import os
+import time
 import urllib.error
 import urllib.request
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any, NoReturn
 
 import numpy as np
 
@@ -62,7 +67,7 @@ FASHION_CLASSES = (
 )
 
 #: name -> default download URL and, per .gz file, (size in bytes, MD5 of the .gz)
-IDX_DATASETS = {
+IDX_DATASETS: dict[str, dict[str, Any]] = {
     "mnist": {
         "url": "https://ossci-datasets.s3.amazonaws.com/mnist/",
         "files": {
@@ -84,6 +89,13 @@ IDX_DATASETS = {
         "class_names": FASHION_CLASSES,
     },
 }
+
+#: seconds one file's download may take in all
+DOWNLOAD_DEADLINE = 1800.0
+#: bytes per second a download must keep up, averaged over DOWNLOAD_RATE_WINDOW seconds
+DOWNLOAD_MIN_RATE = 1024.0
+DOWNLOAD_RATE_WINDOW = 30.0
+
 
 #: the book's validation set: the last 10,000 of the 60,000 training images (1/6)
 BOOK_VALIDATION_FRACTION = 1 / 6
@@ -302,10 +314,13 @@ def _dims(images: np.ndarray) -> str:
 
 def download_files(
     name: str,
-    directory: str | Path | None = None,
+    directory: str | os.PathLike | None = None,
     *,
     base_url: str | None = None,
     timeout: float = 60.0,
+    deadline: float = DOWNLOAD_DEADLINE,
+    min_rate: float = DOWNLOAD_MIN_RATE,
+    rate_window: float = DOWNLOAD_RATE_WINDOW,
 ) -> Path:
     """Download the missing IDX files of ``name`` into ``directory`` and verify their MD5.
 
@@ -323,7 +338,12 @@ def download_files(
         URL prefix the file names are appended to (default: a public mirror,
         ``IDX_DATASETS[name]["url"]``).
     timeout : float
-        Seconds to wait for the server.
+        Seconds to wait for the server to connect or to send the next bytes.
+    deadline : float
+        Seconds each file's download may take in all (default 30 minutes).
+    min_rate : float
+        Bytes per second the server must send, averaged over each ``rate_window``
+        seconds (default 1 KiB/s over 30 s): a stalling server is cut off.
 
     Returns
     -------
@@ -347,19 +367,96 @@ def download_files(
         stem = filename[: -len(".gz")]
         if any((directory / f).is_file() for f in (filename, stem, stem.replace("-idx", ".idx"))):
             continue
-        _fetch(base + filename, directory / filename, size, md5, timeout)
+        limits = _Limits(timeout, deadline, min_rate, rate_window)
+        _fetch(base + filename, directory / filename, size, md5, limits)
     return directory
 
 
-def _fetch(url: str, target: Path, size: int, md5: str, timeout: float) -> None:
+@dataclass(frozen=True)
+class _Limits:
+    timeout: float
+    deadline: float
+    min_rate: float
+    rate_window: float
+
+
+class _Watch:
+    """Enforces the overall deadline and the minimum rate of one download."""
+
+    def __init__(self, url: str, limits: _Limits, hint: str):
+        self.url, self.limits, self.hint = url, limits, hint
+        self.start = self.window_start = time.monotonic()
+        self.window_bytes = 0
+
+    def read_timeout(self) -> float:
+        """Seconds the next read may wait: never past the deadline."""
+        left = self.start + self.limits.deadline - time.monotonic()
+        if left <= 0:
+            self.cut(f"took longer than the {self.limits.deadline:g} s deadline")
+        return max(0.01, min(self.limits.timeout, left))
+
+    def got(self, n: int) -> None:
+        now = time.monotonic()
+        self.window_bytes += n
+        if now - self.start > self.limits.deadline:
+            self.cut(f"took longer than the {self.limits.deadline:g} s deadline")
+        elapsed = now - self.window_start
+        if elapsed >= self.limits.rate_window:
+            rate = self.window_bytes / elapsed
+            if rate < self.limits.min_rate:
+                self.cut(
+                    f"is too slow ({rate:,.0f} bytes/s over {elapsed:.1f} s; the minimum is "
+                    f"{self.limits.min_rate:,.0f} bytes/s)"
+                )
+            self.window_start, self.window_bytes = now, 0
+
+    def cut(self, why: str) -> NoReturn:
+        raise DataFileError(f"download of {self.url} {why}; stopped; {self.hint}")
+
+
+def _set_timeout(response, seconds: float) -> None:
+    """Give the response's socket a new read timeout (http.client keeps it private)."""
+    sock = getattr(getattr(getattr(response, "fp", None), "raw", None), "_sock", None)
+    if sock is not None:
+        with contextlib.suppress(OSError):
+            sock.settimeout(seconds)
+
+
+def _read_chunk(response, watch: _Watch, url: str, hint: str) -> bytes:
+    """The next bytes the server sent (at most 1 MiB), within the deadline."""
+    _set_timeout(response, watch.read_timeout())
+    try:
+        return response.read1(1 << 20)
+    except TimeoutError:
+        _timed_out(watch, url, hint)
+    except (OSError, http.client.HTTPException) as exc:
+        raise DataFileError(f"cannot download {url}: {exc or type(exc).__name__}; {hint}") from None
+
+
+def _timed_out(watch: _Watch, url: str, hint: str) -> NoReturn:
+    limits = watch.limits
+    if time.monotonic() - watch.start >= limits.deadline - 0.01:
+        watch.cut(f"took longer than the {limits.deadline:g} s deadline")
+    raise DataFileError(
+        f"cannot download {url}: the server sent nothing for {limits.timeout:g} s; {hint}"
+    )
+
+
+def _fetch(url: str, target: Path, size: int, md5: str, limits: _Limits) -> None:
     hint = f"download it by hand into {str(target.parent)!r} or try again"
     digest = hashlib.md5(usedforsecurity=False)
     received = 0
+    watch = _Watch(url, limits, hint)
     try:
+        timeout = min(limits.timeout, limits.deadline)
         with urllib.request.urlopen(url, timeout=timeout) as response:  # noqa: S310
             with atomic_write(target, error=DataFileError) as out:
-                while chunk := response.read(1 << 20):
+                while True:
+                    chunk = _read_chunk(response, watch, url, hint)
+                    if not chunk:
+                        break
                     received += len(chunk)
+                    watch.got(len(chunk))
                     if received > size:
                         raise DataFileError(
                             f"download of {url} is larger than the expected {size:,} bytes; {hint}"
@@ -378,6 +475,8 @@ def _fetch(url: str, target: Path, size: int, md5: str, timeout: float) -> None:
         raise DataFileError(f"cannot download {url}: {reason}; {hint}") from None
     except urllib.error.URLError as exc:
         raise DataFileError(f"cannot download {url}: {exc.reason}; {hint}") from None
+    except TimeoutError:
+        _timed_out(watch, url, hint)
     except (OSError, http.client.HTTPException) as exc:
         raise DataFileError(f"cannot download {url}: {exc or type(exc).__name__}; {hint}") from None
     except ValueError as exc:

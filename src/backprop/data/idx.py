@@ -26,12 +26,13 @@ from pathlib import Path
 
 import numpy as np
 
+from .._files import IDX_DECOMPRESSED_LIMIT, read_regular_file
 from ..errors import DataFileError
 
 __all__ = ["IDX_DTYPES", "LABELS_MAGIC", "IMAGES_MAGIC", "parse_idx", "read_idx", "read_bytes"]
 
 #: type code (magic byte 2) -> big-endian dtype
-IDX_DTYPES = {
+IDX_DTYPES: dict[int, np.dtype] = {
     0x08: np.dtype("u1"),
     0x09: np.dtype("i1"),
     0x0B: np.dtype(">i2"),
@@ -48,43 +49,61 @@ _GZIP_MAGIC = b"\x1f\x8b"
 def read_bytes(path: str | Path, *, idx: bool = False) -> bytes:
     """The contents of ``path``, gunzipped if the file is gzip-compressed.
 
-    With ``idx=True`` the decompressed length is bounded by what the IDX header
-    declares (plus one byte, so that extra bytes are still noticed): a small
-    file that decompresses to gigabytes is an error, not an out-of-memory crash.
+    The file must be a regular file (never a FIFO or device) of at most
+    :data:`~backprop._files.DATA_FILE_LIMIT` bytes. Decompression is streamed
+    and capped: at most :data:`~backprop._files.IDX_DECOMPRESSED_LIMIT` bytes,
+    and with ``idx=True`` at most what the IDX header declares (plus one byte,
+    so that extra bytes are still noticed). A small file that decompresses to
+    gigabytes (a gzip bomb) is refused after its header, without using memory.
 
     Raises
     ------
     DataFileError
-        The file is missing or unreadable, or its gzip stream is truncated or corrupt.
+        The file is missing, not a regular file, too large, unreadable, or its
+        gzip stream is truncated or corrupt or decompresses past the limit.
     """
     path = Path(path)
-    try:
-        raw = path.read_bytes()
-    except FileNotFoundError:
-        raise DataFileError(f"{path}: file not found") from None
-    except IsADirectoryError:
-        raise DataFileError(f"{path}: is a directory, not a file") from None
-    except OSError as exc:
-        raise DataFileError(f"{path}: cannot read: {exc.strerror or exc}") from None
+    raw = read_regular_file(path, DataFileError, what="data files")
     if not raw.startswith(_GZIP_MAGIC):
         return raw
-    limit = -1
+    cap = IDX_DECOMPRESSED_LIMIT
+    limit = cap + 1
     if idx:  # a first, cheap pass decompresses just the header
-        limit = _idx_length(_gunzip(raw, path, _MAX_HEADER)) + 1
+        declared = _idx_length(_gunzip(raw, path, _MAX_HEADER, cap))
         # deflate cannot expand data more than ~1032-fold: a larger claim is a truncated file
-        limit = min(limit, 1100 * len(raw) + _MAX_HEADER)
-    return _gunzip(raw, path, limit)
+        plausible = 1100 * len(raw) + _MAX_HEADER
+        if declared > plausible:
+            raise DataFileError(
+                f"{path}: IDX file truncated: its header declares {declared:,} bytes, more than "
+                f"its {len(raw):,} compressed bytes can hold; download or copy the file again"
+            )
+        if declared > cap:
+            raise DataFileError(
+                f"{path}: its IDX header declares {declared:,} bytes of data, more than the "
+                f"{cap / (1 << 30):g} GiB limit for an IDX file (the file is {len(raw):,} bytes "
+                "compressed); is this the right file?"
+            )
+        limit = declared + 1
+    return _gunzip(raw, path, limit, cap)
 
 
 #: the longest possible IDX header: magic + 255 dimensions
 _MAX_HEADER = 4 + 4 * 255
+_CHUNK = 1 << 20
 
 
-def _gunzip(raw: bytes, path: Path, limit: int) -> bytes:
-    """Decompress at most ``limit`` bytes (all if -1), in one buffer."""
+def _gunzip(raw: bytes, path: Path, limit: int, cap: int) -> bytes:
+    """Decompress at most ``limit`` bytes, 1 MiB at a time; past ``cap`` is an error."""
+    parts: list[bytes] = []
+    total = 0
     try:
         with gzip.GzipFile(fileobj=io.BytesIO(raw)) as f:
-            return f.read(limit)
+            while total < limit:
+                chunk = f.read(min(_CHUNK, limit - total))
+                if not chunk:
+                    break
+                parts.append(chunk)
+                total += len(chunk)
     except EOFError:
         raise DataFileError(
             f"{path}: truncated gzip file (the compressed stream ends early); "
@@ -94,6 +113,12 @@ def _gunzip(raw: bytes, path: Path, limit: int) -> bytes:
         raise DataFileError(
             f"{path}: corrupt gzip file ({exc}); download or copy the file again"
         ) from None
+    if total > cap:
+        raise DataFileError(
+            f"{path}: decompresses to more than the {cap / (1 << 30):g} GiB limit for an IDX "
+            f"file (the file is {len(raw):,} bytes compressed); is this the right file?"
+        )
+    return b"".join(parts)
 
 
 def _idx_length(head: bytes) -> int:

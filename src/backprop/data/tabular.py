@@ -27,6 +27,7 @@ from pathlib import Path
 
 import numpy as np
 
+from .._files import read_regular_file
 from ..errors import ConfigError, DataError, DataFileError
 from .dataset import Dataset
 from .splits import check_fraction, random_split_info, split_indices
@@ -41,14 +42,10 @@ DEFAULT_TEST_FRACTION = 0.2
 
 
 def _read(path: Path) -> bytes:
-    try:
-        return path.read_bytes()
-    except FileNotFoundError:
-        raise DataFileError(f"{path}: file not found; check the path") from None
-    except IsADirectoryError:
-        raise DataFileError(f"{path}: is a directory; give a .csv or .npz file") from None
-    except OSError as exc:
-        raise DataFileError(f"{path}: cannot read: {exc.strerror or exc}") from None
+    """The file's bytes: a regular file within the size limit (see :mod:`backprop._files`)."""
+    if path.is_dir():
+        raise DataFileError(f"{path}: is a directory; give a .csv or .npz file")
+    return read_regular_file(path, DataFileError, what="data files")
 
 
 def _cell_float(cell: str) -> float | None:
@@ -234,7 +231,7 @@ def load_csv(
     The rows are split at random with ``seed``: by default 70 % train, 10 %
     validation (``validation_fraction``), 20 % test (``test_fraction``).
     """
-    path = Path(path)
+    path = Path(path).expanduser()
     raw = _read(path)
     header, table = read_csv_table(raw, str(path))
     width = table.shape[1]
@@ -419,7 +416,7 @@ def load_npz(
     validation and test sets; whatever is not given is split from ``X``/``y``
     at random with ``seed`` (by default 10 % validation, 20 % test).
     """
-    path = Path(path)
+    path = Path(path).expanduser()
     raw = _read(path)
     name = str(path)
     keys = ("X", "y", "X_val", "y_val", "X_test", "y_test")
@@ -496,7 +493,7 @@ def read_features(path: str | Path, n_features: int | None = None) -> np.ndarray
     Returns float32 of shape (m, n_features). With ``n_features`` given, a
     different width raises a DataError that says so.
     """
-    path = Path(path)
+    path = Path(path).expanduser()
     raw = _read(path)
     name = str(path)
     if path.suffix.lower() == ".npz":
