@@ -11,8 +11,10 @@ from typing import Any
 
 from mkdocs.structure.files import File, Files
 
-#: the generated pages: path inside the site → function returning its contents
+#: the generated page's path inside the site
 EXPLAIN_SOURCE = "examples/explain-source.html"
+#: the report's note on where the numbers come from (as `backprop explain` words it)
+SOURCE = "Weights (normal) and the example (x, t) drawn from seed 0: the source's own network."
 
 
 def explain_source_html() -> str:
@@ -21,8 +23,7 @@ def explain_source_html() -> str:
     from backprop.report import render
 
     net, X, T = source_example(seed=0)
-    source = "Weights (normal) and the example (x, t) drawn from seed 0: the source's own network."
-    return render(explain(net, X, T, lr=0.5, seed=0, source=source), "html")
+    return render(explain(net, X, T, lr=0.5, seed=0, source=SOURCE), "html")
 
 
 def on_files(files: Files, config: Any) -> Files:
