@@ -16,6 +16,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..explain import Explanation, Step, Term
+from ..explain.expressions import sup
 
 #: a matrix with more rows or columns than these is summarised unless full=True
 MAX_ROWS = 10
@@ -225,8 +226,6 @@ def summary_lines(e: Explanation) -> list[tuple[str, float, bool]]:
 
 
 def _sup(l) -> str:
-    from .expr import sup
-
     return sup(l)
 
 

@@ -1,0 +1,110 @@
+"""What an explanation holds: every number of one gradient-descent step.
+
+:class:`Explanation` is the result of :func:`backprop.explain.explain`: the values of
+one step in the column convention, indexed by the book's layer number.
+:meth:`Explanation.steps` lays them out as :class:`~backprop.explain.steps.Step`
+objects (built by :mod:`backprop.explain.steps`), and :meth:`Explanation.to_dict` is
+the JSON contract of docs/explain.md. Nothing here computes or formats numbers.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from ..network import Layers
+from .steps import Check, Step, walkthrough
+
+__all__ = ["JSON_VERSION", "Explanation"]
+
+#: the JSON contract's version; bump when a key changes meaning
+JSON_VERSION = 1
+
+
+@dataclass
+class Explanation:
+    """Every number of one gradient-descent step, in the column convention.
+
+    ``x`` is a⁰ of shape (n_0, m), ``t`` the targets (n_L, m); ``W``, ``b``
+    (before the step), ``z``, ``a``, ``sigma_prime``, ``delta``, ``dW``, ``db``,
+    ``W_after``, ``b_after`` are indexed by the book's layer number.
+    """
+
+    sizes: list[int]
+    activations: list[str]
+    cost_name: str
+    lr: float
+    x: np.ndarray
+    t: np.ndarray
+    W: Layers[np.ndarray]
+    b: Layers[np.ndarray]
+    z: Layers[np.ndarray]
+    a: Layers[np.ndarray]
+    sigma_prime: Layers[np.ndarray | None]
+    delta: Layers[np.ndarray]
+    dW: Layers[np.ndarray]
+    db: Layers[np.ndarray]
+    check_W: dict[int, Check]
+    check_b: dict[int, Check]
+    W_after: Layers[np.ndarray]
+    b_after: Layers[np.ndarray]
+    cost: float
+    cost_after: float
+    first_order: float
+    source: str = ""
+    dtype: str = "float64"
+
+    @property
+    def L(self) -> int:
+        return len(self.sizes) - 1
+
+    @property
+    def m(self) -> int:
+        return int(self.x.shape[1])
+
+    @property
+    def checks_passed(self) -> bool:
+        return all(c.ok for c in [*self.check_W.values(), *self.check_b.values()])
+
+    def steps(self) -> list[Step]:
+        """The walkthrough, in the source's order."""
+        return walkthrough(self)
+
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON contract (see docs/explain.md): nested lists, column convention."""
+        return {
+            "x": self.x.tolist(),
+            "t": self.t.tolist(),
+            "W": _layers(self.W),
+            "b": _layers(self.b),
+            "z": _layers(self.z),
+            "a": _layers(self.a),
+            "delta": _layers(self.delta),
+            "dW": _layers(self.dW),
+            "db": _layers(self.db),
+            "cost": self.cost,
+            "cost_after_step": self.cost_after,
+            "lr": self.lr,
+            "activations": list(self.activations),
+            "cost_name": self.cost_name,
+            "sizes": list(self.sizes),
+            "m": self.m,
+            "sigma_prime": _layers(self.sigma_prime),
+            "W_after": _layers(self.W_after),
+            "b_after": _layers(self.b_after),
+            "first_order_change": self.first_order,
+            "gradcheck": {
+                "W": {str(l): c.to_dict() for l, c in self.check_W.items()},
+                "b": {str(l): c.to_dict() for l, c in self.check_b.items()},
+                "passed": self.checks_passed,
+            },
+            "source": self.source,
+            "version": JSON_VERSION,
+        }
+
+
+def _layers(values: Layers[Any]) -> dict[str, Any]:
+    """``{"1": nested lists, …}``, leaving out layers without a value (softmax's σ')."""
+    return {str(l): v.tolist() for l, v in values.items() if v is not None}
