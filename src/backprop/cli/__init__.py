@@ -22,6 +22,7 @@ from ..errors import BackpropError, DivergenceError, GradcheckError
 
 #: sub-command modules, in the order ``--help`` lists them
 SUBCOMMANDS = ("train", "evaluate", "predict", "info", "gradcheck", "explain", "plot", "export")
+SUBCOMMANDS += ("playground",)  # backprop.cli.playground (the playground extra)
 
 
 class ArgumentParser(argparse.ArgumentParser):

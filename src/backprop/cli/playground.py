@@ -22,7 +22,10 @@ examples:
   backprop playground --port 9000 --no-browser
 """
 
-HINT = 'backprop playground needs the playground extra: pip install "backprop[playground]"'
+HINT = (
+    "backprop playground needs the playground extra: "
+    'pip install "backprop-textbook[playground]" (in a clone: pip install ".[playground]")'
+)
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
