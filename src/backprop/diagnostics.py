@@ -29,12 +29,13 @@ import math
 
 import numpy as np
 
+from .activations import ACTIVATIONS
 from .training import Callback
 
 #: σ'(z) below this fraction of σ'(0) counts as saturated
 THRESHOLD = 0.01
-#: σ'(0), the peak of σ', of the activations that saturate
-PEAK = {"sigmoid": 0.25, "tanh": 1.0}
+#: σ'(0), the peak of σ', of the activations that saturate (each activation's ``peak_prime``)
+PEAK = {name: cls.peak_prime for name, cls in ACTIVATIONS.items() if cls.peak_prime is not None}
 #: a sigmoid/tanh unit counts as saturated when σ' ≈ 0 on this share of the examples
 UNIT_FRACTION = 0.9
 #: warn when at least this share of a layer's units is saturated or dead
@@ -57,12 +58,12 @@ def measure(net, X, Y, *, threshold: float = THRESHOLD) -> dict[str, float]:
     for l in range(1, net.L + 1):
         out[f"delta_norm_{l}"] = float(np.linalg.norm(grads.b[l]))
     for l in range(1, net.L):
-        name = net.act[l].name
+        act = net.act[l]
         z = trace.z[l]
-        if name in PEAK:
-            flat = net.act[l].prime(z, trace.a[l]) <= threshold * PEAK[name]
+        if act.peak_prime is not None:  # saturates: σ' ≈ 0 far from 0
+            flat = act.prime(z, trace.a[l]) <= threshold * act.peak_prime
             out[f"saturated_units_{l}"] = int((flat.mean(axis=1) >= UNIT_FRACTION).sum())
-        elif name == "relu":
+        elif act.dies:  # σ' = 0 for z ≤ 0: a unit with z ≤ 0 on every example is dead
             flat = z <= 0
             out[f"dead_units_{l}"] = int(flat.all(axis=1).sum())
         else:

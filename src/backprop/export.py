@@ -28,7 +28,7 @@ from collections.abc import Mapping
 
 import numpy as np
 
-from . import activations
+from . import activations, costs
 from .errors import ConfigError, ModelFileError
 from .network import Network
 
@@ -37,18 +37,13 @@ DEFAULT_OPSET = 17
 #: the oldest opset with the per-axis Softmax this export relies on
 MIN_OPSET = 13
 
-#: σ name → ONNX operator (and its attributes)
+#: σ name → ONNX operator (and its attributes): each activation's own ``onnx``
 ONNX_OPS: dict[str, tuple[str, dict]] = {
-    "sigmoid": ("Sigmoid", {}),
-    "tanh": ("Tanh", {}),
-    "relu": ("Relu", {}),
-    "leaky-relu": ("LeakyRelu", {"alpha": activations.LeakyReLU.slope}),
-    "identity": ("Identity", {}),
-    "softmax": ("Softmax", {"axis": -1}),  # rows are examples: normalise each row
+    name: cls.onnx for name, cls in activations.ACTIVATIONS.items() if cls.onnx is not None
 }
 
 
-def _require(module: str, extra: str):
+def require(module: str, extra: str):
     """Import an optional dependency, or say how to install it."""
     try:
         return __import__(module, fromlist=["_"])
@@ -96,7 +91,7 @@ def to_onnx(net: Network, path=None, *, opset: int = DEFAULT_OPSET, name: str = 
         The model, already checked with ``onnx.checker.check_model(full_check=True)``.
     """
     net = _check_network(net)
-    onnx = _require("onnx", "onnx")
+    onnx = require("onnx", "onnx")
     from onnx import TensorProto, helper, numpy_helper
 
     latest = onnx.defs.onnx_opset_version()
@@ -115,7 +110,7 @@ def to_onnx(net: Network, path=None, *, opset: int = DEFAULT_OPSET, name: str = 
         z = f"z{l}"
         # Z^l = A^{l-1} (W^l)ᵀ + (b^l)ᵀ  — z^l = W^l a^{l-1} + b^l, one row per example
         nodes.append(helper.make_node("Gemm", [a, f"W{l}", f"b{l}"], [z], name=z, transB=1))
-        op, attrs = ONNX_OPS[net.act[l].name]
+        op, attrs = _onnx_op(net.act[l])
         a = "output" if l == net.L else f"a{l}"
         nodes.append(helper.make_node(op, [z], [a], name=f"{op.lower()}{l}", **attrs))
 
@@ -148,29 +143,25 @@ def to_onnx(net: Network, path=None, *, opset: int = DEFAULT_OPSET, name: str = 
     )
     onnx.checker.check_model(model, full_check=True)
     if path is not None:
-        _write(path, model.SerializeToString())
+        write_bytes(path, model.SerializeToString())
     return model
 
 
-def _write(path, data: bytes) -> None:
+def write_bytes(path, data: bytes) -> None:
+    """Write ``data`` to ``path`` atomically (a ModelFileError naming the path if it fails)."""
     from ._atomic import atomic_write_bytes
 
     atomic_write_bytes(os.fspath(path), data, error=ModelFileError)
 
 
+def _onnx_op(act: activations.Activation) -> tuple[str, dict]:
+    """σ_l's ONNX operator and attributes, as the activation states them."""
+    if act.onnx is None:
+        raise ConfigError(f"the {act.name} activation has no ONNX operator; it cannot be exported")
+    return act.onnx
+
+
 # -- PyTorch ---------------------------------------------------------------
-
-
-def _torch_modules(nn) -> dict[str, object]:
-    """σ name → a factory of the equivalent torch module."""
-    return {
-        "sigmoid": nn.Sigmoid,
-        "tanh": nn.Tanh,
-        "relu": nn.ReLU,
-        "leaky-relu": lambda: nn.LeakyReLU(activations.LeakyReLU.slope),
-        "identity": nn.Identity,
-        "softmax": lambda: nn.Softmax(dim=1),  # rows are examples
-    }
 
 
 def to_torch(net: Network):
@@ -183,9 +174,8 @@ def to_torch(net: Network):
     are copies: training one model does not change the other.
     """
     net = _check_network(net)
-    torch = _require("torch", "torch")
+    torch = require("torch", "torch")
     nn = torch.nn
-    make = _torch_modules(nn)
     dtype = getattr(torch, net.dtype)
     modules = []
     for l in range(1, net.L + 1):
@@ -194,7 +184,7 @@ def to_torch(net: Network):
         with torch.no_grad():
             linear.weight.copy_(torch.from_numpy(np.array(net.W[l])))
             linear.bias.copy_(torch.from_numpy(np.array(net.b[l]).ravel()))
-        modules += [linear, make[net.act[l].name]()]
+        modules += [linear, net.act[l].torch_module(nn)]
     return nn.Sequential(*modules)
 
 
@@ -211,7 +201,7 @@ def torch_bytes(net: Network) -> bytes:
     """:func:`to_torch_state_dict` serialised by ``torch.save``, as bytes."""
     import io
 
-    torch = _require("torch", "torch")
+    torch = require("torch", "torch")
     buffer = io.BytesIO()
     torch.save(to_torch_state_dict(net), buffer)
     return buffer.getvalue()
@@ -222,7 +212,7 @@ def save_torch(net: Network, path) -> None:
 
     Read it back with ``torch.load(path, weights_only=True)``.
     """
-    _write(path, torch_bytes(net))
+    write_bytes(path, torch_bytes(net))
 
 
 def from_torch(module, *, cost: str | None = None) -> Network:
@@ -247,7 +237,7 @@ def from_torch(module, *, cost: str | None = None) -> Network:
     ConfigError
         For any other layer or structure, naming what is supported.
     """
-    torch = _require("torch", "torch")
+    torch = require("torch", "torch")
     nn = torch.nn
     supported = (
         "a torch.nn.Sequential of Linear layers, each optionally followed by one of "
@@ -260,14 +250,6 @@ def from_torch(module, *, cost: str | None = None) -> Network:
         for m in seq:
             yield from (flatten(m) if isinstance(m, nn.Sequential) else [m])
 
-    act_names = {
-        nn.Sigmoid: "sigmoid",
-        nn.Tanh: "tanh",
-        nn.ReLU: "relu",
-        nn.LeakyReLU: "leaky-relu",
-        nn.Identity: "identity",
-        nn.Softmax: "softmax",
-    }
     linears: list = []
     names: list[str | None] = []  # σ_l, None until an activation module is seen
     for i, m in enumerate(flatten(module)):
@@ -276,23 +258,17 @@ def from_torch(module, *, cost: str | None = None) -> Network:
             linears.append(m)
             names.append(None)
             continue
-        name = act_names.get(type(m))
-        if name is None:
+        act = activations.from_torch(m, nn)
+        if act is None:
             raise ConfigError(f"from_torch accepts {supported}; {where} is not supported")
         if not linears:
             raise ConfigError(f"from_torch accepts {supported}; {where} comes before any Linear")
         if names[-1] is not None:
             raise ConfigError(f"from_torch accepts {supported}; {where} follows another activation")
-        if name == "leaky-relu" and m.negative_slope != activations.LeakyReLU.slope:
-            raise ConfigError(
-                f"{where}: only LeakyReLU(negative_slope={activations.LeakyReLU.slope}) "
-                f"is supported, got negative_slope={m.negative_slope}"
-            )
-        if name == "softmax" and m.dim not in (1, -1):
-            raise ConfigError(
-                f"{where}: Softmax must normalise each row (dim=1 or -1), got dim={m.dim}"
-            )
-        names[-1] = name
+        mismatch = act.torch_mismatch(m)  # a LeakyReLU's slope, a Softmax's dim
+        if mismatch is not None:
+            raise ConfigError(f"{where}: {mismatch}")
+        names[-1] = act.name
     if not linears:
         raise ConfigError(f"from_torch accepts {supported}; this Sequential has no Linear layer")
 
@@ -308,9 +284,10 @@ def from_torch(module, *, cost: str | None = None) -> Network:
     dtype = str(dtypes.pop()).removeprefix("torch.") if len(dtypes) == 1 else str(dtypes)
     if dtype not in ("float32", "float64"):
         raise ConfigError(f"the Linear weights must all be float32 or all float64, got {dtype}")
-    names = [n or "identity" for n in names]
-    if cost is None:
-        cost = "cross-entropy" if names[-1] == "softmax" else "quadratic"
+    names = [n or activations.Identity.name for n in names]  # a bare Linear is affine
+    if cost is None:  # a coupled (softmax) output is a distribution: its cost is cross-entropy
+        coupled = not activations.get(names[-1]).elementwise
+        cost = (costs.CrossEntropy if coupled else costs.Quadratic).name
     net = Network(sizes, activation=names[:-1], output=names[-1], cost=cost, dtype=dtype, seed=0)
     for l, lin in enumerate(linears, start=1):
         net.W[l] = lin.weight.detach().cpu().numpy().copy(order="C")
@@ -322,7 +299,7 @@ def from_torch(module, *, cost: str | None = None) -> Network:
 
 def load_torch_state_dict(net: Network, state: Mapping) -> Network:
     """A copy of ``net`` with its weights replaced by a :func:`to_torch_state_dict`-style dict."""
-    _require("torch", "torch")
+    require("torch", "torch")
     module = to_torch(net)
     try:
         module.load_state_dict(dict(state))

@@ -45,9 +45,9 @@ def run(args: argparse.Namespace) -> int:
     # Check the optional packages first and build everything in memory, so that
     # an error leaves no file behind.
     if args.onnx:
-        export._require("onnx", "onnx")
+        export.require("onnx", "onnx")
     if args.torch:
-        export._require("torch", "torch")
+        export.require("torch", "torch")
     net = io.load(args.model)
     written = []
     if args.onnx:
@@ -61,7 +61,7 @@ def run(args: argparse.Namespace) -> int:
         data = export.torch_bytes(net)
         written.append((args.torch, data, "PyTorch state_dict; torch.load(weights_only=True)"))
     for path, data, what in written:
-        export._write(path, data)
+        export.write_bytes(path, data)
         print(f"wrote {path} ({what}) of the {_describe(net)}")
     return 0
 
