@@ -325,6 +325,9 @@ class Session:
             "x": F[0].tolist(),
             "t": T[0].tolist(),
             "layers": layers,
+            "epoch": self.epoch,
+            "W": [W.tolist() for W in net.W],  # the weights these numbers come from
+            "b": [b[:, 0].tolist() for b in net.b],
         }
 
     def explain_html(self, split_name: str, index: int) -> str:
