@@ -56,6 +56,11 @@ _LAZY = {
 }
 
 
+def __dir__() -> list[str]:
+    """Every name, the lazily served ones included (so completion and ``dir`` show ``train``)."""
+    return sorted({*globals(), *_LAZY} - {"annotations", "import_module"})
+
+
 def __getattr__(name: str):
     if name in _LAZY:
         module, attr = _LAZY[name]

@@ -48,6 +48,17 @@ class GradcheckResult:
             out.append((f"b{l}", self.b[l], self.b[l] <= self.tol))
         return out
 
+    def __repr__(self) -> str:
+        from .display import gradcheck_repr
+
+        return gradcheck_repr(self)
+
+    def _repr_html_(self) -> str:
+        """The table of ``str(result)``, for notebooks."""
+        from .display import gradcheck_html
+
+        return gradcheck_html(self)
+
     def __str__(self) -> str:
         lines = [f"{'param':<6} {'rel. error':>11}"]
         for name, err, ok in self.rows():
