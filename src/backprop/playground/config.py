@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import math
+from collections.abc import Collection
 from dataclasses import asdict, dataclass, field, fields
 from typing import Any
 
@@ -69,14 +70,14 @@ STRUCTURAL = ("dataset", "noise", "train_percent", "seed", "inputs", "hidden", "
 _FIELDS = {f.name for f in fields(Config)}
 
 
-def _int(d: dict, key: str, lo: int, hi: int) -> int:
+def _int(d: dict[str, Any], key: str, lo: int, hi: int) -> int:
     v = d[key]
     if isinstance(v, bool) or not isinstance(v, int) or not lo <= v <= hi:
         raise BadMessage(f"{key} must be an integer in {lo}..{hi}, got {_show(v)}")
     return v
 
 
-def _num(d: dict, key: str, lo: float, hi: float) -> float:
+def _num(d: dict[str, Any], key: str, lo: float, hi: float) -> float:
     v = d[key]
     if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v):
         raise BadMessage(f"{key} must be a number in [{lo}, {hi}], got {_show(v)}")
@@ -85,7 +86,7 @@ def _num(d: dict, key: str, lo: float, hi: float) -> float:
     return float(v)
 
 
-def _choice(d: dict, key: str, options) -> str:
+def _choice(d: dict[str, Any], key: str, options: Collection[str]) -> str:
     v = d[key]
     if not isinstance(v, str) or v not in options:
         raise BadMessage(f"{key} must be one of {', '.join(options)}, got {_show(v)}")
@@ -196,11 +197,11 @@ def parse_message(raw: str | bytes) -> dict[str, Any]:
     return msg
 
 
-def _check_config(msg: dict) -> None:
+def _check_config(msg: dict[str, Any]) -> None:
     msg["config"] = parse_config(msg["config"])
 
 
-def _check_select(msg: dict) -> None:
+def _check_select(msg: dict[str, Any]) -> None:
     n = msg["neuron"]
     if n is not None and not (
         isinstance(n, list) and len(n) == 2 and all(type(v) is int and 0 <= v < 64 for v in n)
@@ -208,7 +209,7 @@ def _check_select(msg: dict) -> None:
         raise BadMessage("neuron is null or [layer, index]")
 
 
-def _check_point(msg: dict) -> None:
+def _check_point(msg: dict[str, Any]) -> None:
     x = msg["x"]
     if not (isinstance(x, list) and len(x) == 2):
         raise BadMessage("x is a point [x1, x2]")
@@ -216,12 +217,12 @@ def _check_point(msg: dict) -> None:
         _num({"x": x[i]}, "x", -6.0, 6.0)
 
 
-def _check_explain(msg: dict) -> None:
+def _check_explain(msg: dict[str, Any]) -> None:
     _choice(msg, "split", ("train", "test"))
     _int(msg, "index", 0, MAX_POINTS)
 
 
-def _check_weight(msg: dict) -> None:
+def _check_weight(msg: dict[str, Any]) -> None:
     _int(msg, "layer", 1, MAX_LAYERS + 1)
     _int(msg, "row", 0, MAX_NEURONS)
     if "col" in msg:
@@ -229,7 +230,7 @@ def _check_weight(msg: dict) -> None:
     _num(msg, "value", -100.0, 100.0)
 
 
-def _check_points(msg: dict) -> None:
+def _check_points(msg: dict[str, Any]) -> None:
     pts = msg["points"]
     if not isinstance(pts, list) or not 2 <= len(pts) <= MAX_POINTS:
         raise BadMessage(f"points lists 2..{MAX_POINTS} points [x1, x2, label]")
@@ -243,7 +244,7 @@ def _check_points(msg: dict) -> None:
             raise BadMessage("drawn points lie in [-6, 6]²")
 
 
-def _check_csv(msg: dict) -> None:
+def _check_csv(msg: dict[str, Any]) -> None:
     text = msg["text"]
     if not isinstance(text, str):
         raise BadMessage("text is the CSV file's contents")
@@ -251,7 +252,7 @@ def _check_csv(msg: dict) -> None:
         raise BadMessage(f"the CSV is larger than {MAX_CSV_BYTES:,} bytes; upload a smaller file")
 
 
-def _check_export(msg: dict) -> None:
+def _check_export(msg: dict[str, Any]) -> None:
     _choice(msg, "format", ("model", "onnx"))
 
 

@@ -27,14 +27,14 @@ from .session import GRID, _pack, _thumb
 def output_value(session: Session, a_L: np.ndarray) -> np.ndarray:
     """The output a^L (n_L, m) on the page's −1..1 scale (binary and regression), (m,)."""
     if session.net.activations[-1] == "sigmoid":
-        return 2 * a_L[0] - 1
-    return a_L[0]
+        return np.asarray(2 * a_L[0] - 1)
+    return np.asarray(a_L[0])
 
 
 def predicted_class(session: Session, a_L: np.ndarray) -> np.ndarray:
     """Class 0..k−1 of every column of a^L (binary: 1 where the output is on the + side)."""
     if session.data.kind == "multiclass":
-        return a_L.argmax(axis=0)
+        return np.asarray(a_L.argmax(axis=0))
     return (output_value(session, a_L) >= 0).astype(np.int64)
 
 

@@ -37,7 +37,9 @@ THUMB = 25  # thumbnail samples per side (GRID / 4)
 DOMAIN = 6.0  # the square [−6, 6]²
 
 
-def playground_uniform(rng: np.random.Generator, n_out: int, n_in: int):
+def playground_uniform(
+    rng: np.random.Generator, n_out: int, n_in: int
+) -> tuple[np.ndarray, np.ndarray]:
     """TensorFlow Playground's initialiser: W uniform in [−0.5, 0.5], b = 0.1."""
     return rng.uniform(-0.5, 0.5, (n_out, n_in)), np.full((n_out, 1), 0.1)
 
@@ -147,7 +149,7 @@ def _pack(values: np.ndarray) -> str:
 def _thumb(values: np.ndarray) -> np.ndarray:
     """A GRID² map averaged down to THUMB² (4 × 4 blocks)."""
     k = GRID // THUMB
-    return values.reshape(THUMB, k, THUMB, k).mean(axis=(1, 3)).ravel()
+    return np.asarray(values.reshape(THUMB, k, THUMB, k).mean(axis=(1, 3)).ravel())
 
 
 class Session:

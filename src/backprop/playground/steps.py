@@ -8,6 +8,7 @@ library's weight decay with n = 1, so ∂C/∂W^l gains λ W^l (the penalty ½ �
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Callable
 from typing import Any
 
@@ -21,11 +22,12 @@ Step = Callable[[np.ndarray, np.ndarray, np.ndarray, float], None]
 
 def _fast_step_class() -> Any:
     """The library's fast step, wherever this version keeps it (``fast/`` or ``engine``)."""
-    try:
-        from ..fast import FastStep  # type: ignore[attr-defined]
-    except ImportError:
-        from ..engine import FastStep
-    return FastStep
+    for module in ("backprop.fast", "backprop.engine"):
+        try:
+            return importlib.import_module(module).FastStep
+        except (ImportError, AttributeError):
+            continue
+    raise ImportError("backprop has no FastStep (backprop.fast or backprop.engine)")
 
 
 def make_step(
