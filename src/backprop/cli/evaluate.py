@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..errors import DataError
-from . import _common
+from . import arguments, datasets, output
 
 DESCRIPTION = """\
 Evaluate a saved model on a dataset's test split (or --split val/train): accuracy,
@@ -24,7 +24,7 @@ SPLITS = {"test": "test", "val": "validation", "train": "training"}
 
 
 def register(subparsers) -> None:
-    p = _common.add_parser(
+    p = arguments.add_parser(
         subparsers,
         "evaluate",
         help="accuracy, cost and confusion matrix of a model on a dataset",
@@ -38,10 +38,10 @@ def register(subparsers) -> None:
         help="digits, mnist[:DIR], fashion-mnist[:DIR] or a .csv/.npz file "
         "(default: the data the model was trained on)",
     )
-    _common.add_label_column_argument(
+    arguments.add_label_column_argument(
         p, help="CSV label column: a header name or an index (default: the model's)"
     )
-    _common.add_download_arguments(p)
+    arguments.add_download_arguments(p)
     p.add_argument(
         "--split", choices=tuple(SPLITS), default="test", help="which split (default: test)"
     )
@@ -68,9 +68,9 @@ def run(args) -> int:
     # the split the model was trained with: same seed and fractions (test_fraction
     # only where it applies, so a model trained on a CSV can be tried on MNIST)
     test_fraction = training.get("test_fraction")
-    if _common.idx_name(spec) is not None:
+    if datasets.idx_name(spec) is not None:
         test_fraction = None
-    dataset = _common.load_dataset(
+    dataset = datasets.load_dataset(
         spec,
         label_column=label_column,
         validation_fraction=training.get("validation_fraction"),
@@ -82,7 +82,7 @@ def run(args) -> int:
     X = getattr(dataset, f"X_{args.split}")
     y = getattr(dataset, f"y_{args.split}")
     check_fits(net, dataset, str(args.model), spec)
-    if not _common.has_rows(X):
+    if not datasets.has_rows(X):
         raise DataError(
             f"{spec} has no {SPLITS[args.split]} examples; choose another --split"
             + (" or train with --validation-fraction" if args.split == "val" else "")
@@ -111,7 +111,7 @@ def run(args) -> int:
         result["classes"] = _labels(dataset)
 
     if args.json:
-        _common.emit_json(result)
+        output.emit_json(result)
         return 0
     d = dataset.summary()
     print(f"{args.model} on {d['name']}: {SPLITS[args.split]} split, {len(X):,} examples")
@@ -120,8 +120,8 @@ def run(args) -> int:
     rows = [("cost", f"{cost:.6f}")]
     if result["accuracy"] is not None:
         correct = int(np.trace(confusion))
-        rows.insert(0, ("accuracy", f"{_common.percent(accuracy)}  ({correct:,}/{len(X):,})"))
-    _common.print_table(rows)
+        rows.insert(0, ("accuracy", f"{output.percent(accuracy)}  ({correct:,}/{len(X):,})"))
+    output.print_table(rows)
     if result["confusion_matrix"] is not None:
         print("\nconfusion matrix (rows: true class, columns: predicted class)")
         print(format_confusion(confusion, result["classes"]))
@@ -154,12 +154,12 @@ def confusion_matrix(y_true, y_pred, n_classes: int) -> np.ndarray:
 def format_confusion(confusion: np.ndarray, labels) -> str:
     labels = [str(c) for c in labels]
     rows = [[label, *map(str, row)] for label, row in zip(labels, confusion)]
-    return _common.format_table(rows, headers=["true \\ pred", *labels])
+    return output.format_table(rows, headers=["true \\ pred", *labels])
 
 
 def _labels(dataset) -> list:
     if dataset.class_names is not None:
         return list(dataset.class_names)
     if dataset.classes is not None:
-        return _common.jsonable(list(dataset.classes))
+        return output.jsonable(list(dataset.classes))
     return list(range(dataset.n_classes))

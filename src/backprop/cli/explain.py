@@ -14,7 +14,7 @@ import sys
 import numpy as np
 
 from ..errors import ConfigError, DataError
-from . import _common
+from . import arguments, datasets, output
 
 DESCRIPTION = """\
 Walk through backpropagation for one example (or a small mini-batch) in the
@@ -33,7 +33,7 @@ examples:
 
 
 def register(subparsers) -> None:
-    p = _common.add_parser(
+    p = arguments.add_parser(
         subparsers,
         "explain",
         help="walk through backpropagation with real numbers",
@@ -100,7 +100,7 @@ def run(args) -> int:
 
     if args.batch < 1 or args.batch > 64:
         raise ConfigError(f"--batch must lie in 1..64 (a small mini-batch), got {args.batch}")
-    _common.check_out_path(args.out, example="report.html")
+    output.check_out_path(args.out, example="report.html")
     if args.model:
         net, X, T, source = _from_model(args)
     else:
@@ -111,7 +111,7 @@ def run(args) -> int:
     color = args.format == "text" and not args.out and _use_color(args.color, sys.stdout)
     text = render(expl, args.format, full=args.full, color=color)
     if args.out:
-        _common.write_text(args.out, text)
+        output.write_text(args.out, text)
         print(f"wrote {args.out} ({args.format})", file=sys.stderr)
     else:
         sys.stdout.write(text)
@@ -127,7 +127,7 @@ def _from_seed(args):
 
     if args.data:
         raise ConfigError("--data needs MODEL; without one explain builds a new network")
-    sizes = _common.int_list(args.layers) if args.layers else [3, 4, 2]
+    sizes = arguments.int_list(args.layers) if args.layers else [3, 4, 2]
     if len(sizes) < 2:
         raise ConfigError(f"--layers lists every layer, input first, such as 3,4,2; got {sizes}")
     activation = args.activation or "sigmoid"
@@ -164,10 +164,10 @@ def _from_model(args):
     spec = args.data or (net.metadata or {}).get("data_spec")
     if not spec:
         raise ConfigError("explain MODEL needs --data SPEC to take the example from")
-    ds = _common.load_dataset(spec)
-    split = args.split or ("test" if _common.has_rows(ds.X_test) else "train")
+    ds = datasets.load_dataset(spec)
+    split = args.split or ("test" if datasets.has_rows(ds.X_test) else "train")
     X, y = getattr(ds, f"X_{split}"), getattr(ds, f"y_{split}")
-    if not _common.has_rows(X):
+    if not datasets.has_rows(X):
         raise DataError(f"{ds.name} has no {split} split; choose --split train")
     n = len(X)
     i, k = args.example, args.batch

@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..errors import GradcheckError
-from . import _common
+from . import arguments, output
 
 DESCRIPTION = """\
 Check backpropagation (BP1-BP4) against finite differences on a random network.
@@ -23,7 +23,7 @@ examples:
 
 
 def register(subparsers) -> None:
-    p = _common.add_parser(
+    p = arguments.add_parser(
         subparsers,
         "gradcheck",
         help="check backpropagation against finite differences",
@@ -52,7 +52,7 @@ def run(args) -> int:
     from ..gradcheck import gradcheck
     from ..network import Network
 
-    sizes = _common.int_list(args.layers)
+    sizes = arguments.int_list(args.layers)
     if len(sizes) < 2:
         raise ConfigError(
             "gradcheck's --layers lists every layer, input first, such as 3,4,2; "
@@ -76,7 +76,7 @@ def run(args) -> int:
     result = gradcheck(net, X, T, h=args.h, tol=args.tol)
 
     if args.json:
-        _common.emit_json(
+        output.emit_json(
             {
                 "network": net.config(),
                 "batch": args.batch,
@@ -94,7 +94,7 @@ def run(args) -> int:
             f"batch of {args.batch}, seed {args.seed}"
         )
         rows = [(name, f"{err:.2e}", "ok" if ok else "FAIL") for name, err, ok in result.rows()]
-        _common.print_table(rows, headers=("param", "rel. error", "status"))
+        output.print_table(rows, headers=("param", "rel. error", "status"))
         verdict = "passed" if result.passed else "FAILED"
         print(f"max {result.max_error:.2e} (tolerance {result.tol:.0e}): {verdict}")
     if not result.passed:

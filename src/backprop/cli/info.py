@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from . import _common
+from . import arguments, output
 
 DESCRIPTION = """\
 Summarise a model file: layers, shapes, parameter counts, activations, cost, and
@@ -14,7 +14,7 @@ example:
 
 
 def register(subparsers) -> None:
-    p = _common.add_parser(
+    p = arguments.add_parser(
         subparsers, "info", help="summarise a model file", description=DESCRIPTION
     )
     p.add_argument("model", metavar="MODEL", help="a model file written by `backprop train --out`")
@@ -30,7 +30,7 @@ def run(args) -> int:
     meta = net.metadata or {}
     layers = layer_rows(net)
     if args.json:
-        _common.emit_json(
+        output.emit_json(
             {
                 "model": str(args.model),
                 "library_version": doc.get("library_version"),
@@ -61,11 +61,11 @@ def run(args) -> int:
         for layer, neurons, W, b, params, act in layers
     ]
     print()
-    _common.print_table(rows, headers=("layer", "neurons", "W", "b", "params", "activation"))
+    output.print_table(rows, headers=("layer", "neurons", "W", "b", "params", "activation"))
     print()
     summary = [("cost", net.cost_name), ("init", net.init), ("dtype", net.dtype)]
     summary += metadata_rows(meta)
-    _common.print_table(summary)
+    output.print_table(summary)
     return 0
 
 
@@ -108,7 +108,7 @@ def metadata_rows(meta: dict) -> list[tuple[str, str]]:
         ("train_accuracy", "train accuracy"),
     ):
         if metrics.get(key) is not None:
-            rows.append((label, _common.percent(metrics[key])))
+            rows.append((label, output.percent(metrics[key])))
     if metrics.get("test_cost") is not None:
         rows.append(("test cost", f"{metrics['test_cost']:.4f}"))
     if metrics.get("epochs_run") is not None:

@@ -11,7 +11,7 @@ import sys
 from pathlib import Path
 
 from ..errors import BackpropError, ConfigError, DataFileError
-from . import _common
+from . import arguments, datasets
 
 DESCRIPTION = """\
 Draw learning curves, ‖δ^l‖ per layer (vanishing gradients), the share of
@@ -25,7 +25,7 @@ examples:
 
 
 def register(subparsers) -> None:
-    p = _common.add_parser(
+    p = arguments.add_parser(
         subparsers,
         "plot",
         help="draw a run's learning curves and diagnostics",
@@ -76,7 +76,7 @@ def run(args) -> int:
     dataset = None
     if net is not None and (args.data or data_spec):
         try:
-            dataset = _common.load_dataset(args.data or data_spec)
+            dataset = datasets.load_dataset(args.data or data_spec)
         except BackpropError as exc:
             if args.data:
                 raise

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sys
 
-from . import _common
+from . import arguments, datasets, output
 
 DESCRIPTION = """\
 Predict with a saved model. INPUT is a CSV file whose every column is a feature
@@ -20,7 +20,7 @@ example:
 
 
 def register(subparsers) -> None:
-    p = _common.add_parser(
+    p = arguments.add_parser(
         subparsers,
         "predict",
         help="predict classes (and probabilities) for the rows of a CSV/NPZ file",
@@ -36,13 +36,13 @@ def run(args) -> int:
     from .. import io
     from ..data import read_features
 
-    _common.check_out_path(args.out, example="predictions.csv")
+    output.check_out_path(args.out, example="predictions.csv")
     net = io.load(args.model)
     X = read_features(args.input, n_features=net.sizes[0])
-    _common.reject_nonfinite(args.input, X)
+    datasets.reject_nonfinite(args.input, X)
     text = predictions_csv(net, X)
     if args.out:
-        _common.write_text(args.out, text)
+        output.write_text(args.out, text)
         print(f"wrote {len(X):,} predictions to {args.out}", file=sys.stderr)
     else:
         sys.stdout.write(text)

@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..errors import ConfigError
-from . import _checkpoint, _common
+from . import _checkpoint, arguments, datasets, interrupt, output, progress
 
 #: what ``backprop train`` does with no arguments: a small ReLU network on the
 #: built-in 8×8 digits that trains in about a second and reaches ≥ 95 % on its test split
@@ -72,7 +72,7 @@ presets: nielsen-ch1, nielsen-ch1-100, nielsen-ch3, modern (see docs/cli.md)
 
 
 def register(subparsers) -> None:
-    p = _common.add_parser(
+    p = arguments.add_parser(
         subparsers,
         "train",
         help="train a network and report its test accuracy",
@@ -80,7 +80,7 @@ def register(subparsers) -> None:
     )
     # Every default is None here, so resolve_config can tell a flag given on the
     # command line (which overrides a preset) from one left out.
-    _common.add_data_arguments(p, default=None, shown_default="digits")
+    arguments.add_data_arguments(p, default=None, shown_default="digits")
     net = p.add_argument_group("network")
     net.add_argument(
         "--layers",
@@ -143,7 +143,7 @@ def register(subparsers) -> None:
 
 def _layers(text: str) -> list[int]:
     try:
-        return _common.int_list(text)
+        return arguments.int_list(text)
     except ConfigError as exc:
         raise argparse.ArgumentTypeError(str(exc).removeprefix("--layers ")) from None
 
@@ -218,7 +218,7 @@ def _positive(config, key, flag, example, integer=False):
 def load_data(config: dict, *, download: bool = False, base_url: str | None = None):
     """The dataset ``--data`` names, split as the flags say (``--download`` fetches
     missing MNIST files first, from ``--data-url`` if given)."""
-    return _common.load_dataset(
+    return datasets.load_dataset(
         config["data"],
         label_column=config["label_column"],
         validation_fraction=config["validation_fraction"],
@@ -238,7 +238,7 @@ def check_data(config: dict, dataset, given=()) -> None:
     """
     if dataset.n_classes is None and not {"output", "cost"} & set(given):
         config["output"], config["cost"] = "identity", "quadratic"
-    if config["patience"] is not None and not _common.has_rows(dataset.X_val):
+    if config["patience"] is not None and not datasets.has_rows(dataset.X_val):
         raise ConfigError(
             "--patience needs validation data; add --validation-fraction 0.1 (or use a "
             "dataset with its own validation split, such as mnist)"
@@ -249,7 +249,7 @@ def build_network(config: dict, dataset):
     """A fresh network whose input and output layers fit ``dataset``."""
     from ..network import Network
 
-    sizes = _common.resolve_sizes(config["layers"], dataset.n_features, dataset.n_outputs)
+    sizes = arguments.resolve_sizes(config["layers"], dataset.n_features, dataset.n_outputs)
     if dataset.n_classes is None and sizes[-1] == 1 and config["output"] == "softmax":
         raise ConfigError(
             f"{config['data']}: the labels are not integers, so they are read as one regression "
@@ -275,7 +275,7 @@ class Session:
     dataset: object
     net: object
     callbacks: list = field(default_factory=list)
-    interrupt: _common.StopOnInterrupt = field(default_factory=_common.StopOnInterrupt)
+    interrupt: interrupt.StopOnInterrupt = field(default_factory=interrupt.StopOnInterrupt)
     #: keyword arguments added to backprop.train (e.g. state to resume from)
     train_kwargs: dict = field(default_factory=dict)
     seconds: float = 0.0
@@ -286,8 +286,8 @@ def fit(session: Session):
     from ..training import train
 
     c, ds = session.config, session.dataset
-    validation = (ds.X_val, ds.y_val) if _common.has_rows(ds.X_val) else None
-    test = (ds.X_test, ds.y_test) if _common.has_rows(ds.X_test) else None
+    validation = (ds.X_val, ds.y_val) if datasets.has_rows(ds.X_val) else None
+    test = (ds.X_test, ds.y_test) if datasets.has_rows(ds.X_test) else None
     t0 = time.perf_counter()
     try:
         history = train(
@@ -319,7 +319,7 @@ def fit(session: Session):
 def run(args) -> int:
     config, preset = resolve_config(args)
     check_config(config)
-    _common.check_out_path(args.out)
+    output.check_out_path(args.out)
     _checkpoint.check_arguments(args)
     if args.plots:
         _check_plots_dir(args.plots)
@@ -330,7 +330,7 @@ def run(args) -> int:
 
     session = Session(config=config, dataset=dataset, net=net)
     if not args.quiet:
-        session.callbacks.append(_common.Progress(sys.stderr))
+        session.callbacks.append(progress.Progress(sys.stderr))
         print(_header(config, dataset, net), file=sys.stderr)
     if args.plots:
         session.callbacks.append(_gradient_monitor(dataset))
@@ -376,7 +376,7 @@ def run(args) -> int:
         result["plots"] = _write_plots(args.plots, history, net, dataset)
 
     if args.json:
-        _common.emit_json(result)
+        output.emit_json(result)
     elif not args.quiet:
         print_results(result, preset)
     if not args.quiet:
@@ -456,7 +456,7 @@ def summarize(config, dataset, net, history, seconds, preset, *, evaluate_splits
         ("val", dataset.X_val, dataset.y_val),
         ("test", dataset.X_test, dataset.y_test),
     ):
-        measured = evaluate_splits and _common.has_rows(X)
+        measured = evaluate_splits and datasets.has_rows(X)
         cost, acc = evaluate(net, X, y) if measured else (None, None)
         result[f"{split}_cost"] = cost
         result[f"{split}_accuracy"] = acc if dataset.n_classes is not None else None
@@ -472,7 +472,7 @@ def summarize(config, dataset, net, history, seconds, preset, *, evaluate_splits
         }
     else:
         result["preset"] = None
-    return _common.jsonable(result)
+    return output.jsonable(result)
 
 
 def model_metadata(result: dict, history, dataset) -> dict:
@@ -482,7 +482,7 @@ def model_metadata(result: dict, history, dataset) -> dict:
         "training": result["configuration"],
         "data": data,
         "data_spec": result["configuration"]["data"],
-        "classes": None if dataset.classes is None else _common.jsonable(dataset.classes),
+        "classes": None if dataset.classes is None else output.jsonable(dataset.classes),
         "class_names": None if dataset.class_names is None else list(dataset.class_names),
         "metrics": {
             k: result[k]
@@ -513,13 +513,13 @@ def print_results(result: dict, preset) -> None:
         rows.append(
             (
                 {"train": "train", "val": "validation", "test": "test"}[split],
-                _common.percent(result[f"{split}_accuracy"]),
+                output.percent(result[f"{split}_accuracy"]),
                 f"{cost:.4f}",
                 result["data"][f"n_{split}"],
             )
         )
     print()
-    _common.print_table(rows, headers=("split", "accuracy", "cost", "examples"))
+    output.print_table(rows, headers=("split", "accuracy", "cost", "examples"))
     epochs = result["epochs_run"]
     extra = []
     if result["stopped_early"]:
@@ -530,7 +530,7 @@ def print_results(result: dict, preset) -> None:
     )
     if preset is not None:
         acc = result["test_accuracy"]
-        print(f"{preset.name}: test accuracy {_common.percent(acc)}  |  book: {preset.book}")
+        print(f"{preset.name}: test accuracy {output.percent(acc)}  |  book: {preset.book}")
         if preset.target is not None and acc is not None:
             verdict = "met" if acc >= preset.target else "NOT met"
             print(f"target ≥ {100 * preset.target:.1f}% final test accuracy: {verdict}")
