@@ -32,13 +32,12 @@ from __future__ import annotations
 import os
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Generic, TypeVar, Union
+from typing import Any, Generic, TypeVar
 
 import numpy as np
 
-from . import activations, costs
+from . import activations, costs, validation
 from . import init as inits
-from . import validation
 from .errors import ConfigError, DataError
 from .types import Array, ArrayLike
 
@@ -128,7 +127,7 @@ class Gradients:
 
 
 #: dropout masks r^l/q by the book's layer number l = 1..L−1 (None: no dropout at l)
-Masks = Union[Mapping[int, Union[Array, None]], Layers[Union[Array, None]]]
+Masks = Mapping[int, Array | None] | Layers[Array | None]
 
 
 class Network:
@@ -347,7 +346,6 @@ class Network:
         if T.shape != (m, n_L):
             raise DataError(f"targets must have shape ({m}, {n_L}), got {T.shape}")
         return T.astype(self.dtype, copy=False)
-
 
     def _masks(self, masks: Masks | None, m: int) -> list[Array | None]:
         """Dropout masks as a list indexed by l = 0..L (None where there is none), checked."""

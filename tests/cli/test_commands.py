@@ -763,7 +763,7 @@ def test_ctrl_c_during_the_final_evaluation(where, tmp_path, capsys, monkeypatch
         if state.epoch == state.epochs and state.batch == state.n_batches:
             done.append(True)
 
-    evaluate_in_train = training._evaluate
+    evaluate_in_train = training.loop.evaluate_dataset
 
     def interrupted(*args, **kwargs):
         if done:
@@ -772,7 +772,7 @@ def test_ctrl_c_during_the_final_evaluation(where, tmp_path, capsys, monkeypatch
 
     monkeypatch.setattr(_common.Progress, "on_batch_end", on_batch_end)
     if where == "train":
-        monkeypatch.setattr(training, "_evaluate", interrupted)
+        monkeypatch.setattr(training.loop, "evaluate_dataset", interrupted)
     else:
         monkeypatch.setattr(training, "evaluate", interrupted)
     out = tmp_path / "model.safetensors"

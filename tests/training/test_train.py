@@ -8,11 +8,12 @@ import time
 
 import numpy as np
 import pytest
-from support import needs_torch, optional_import
 
 import backprop as bp
 from backprop.errors import ConfigError, DataError
-from backprop.training import Callback, History, TrainState, _Step, evaluate, train
+from backprop.training import Callback, History, TrainState, evaluate, train
+from backprop.training.step import ReadableStep, make_step
+from support import needs_torch, optional_import
 
 XOR_X = np.array([[0, 0], [0, 1], [1, 0], [1, 1]], dtype=float)
 XOR_Y = np.array([0, 1, 1, 0])
@@ -32,13 +33,15 @@ def _blobs(n=60, seed=0, classes=3, features=4):
     return X, y
 
 
-@pytest.fixture(params=["fast", "readable"])
+@pytest.fixture(params=["auto", "readable", "fast-no-ffi"])
 def engine(request, monkeypatch):
-    """Run the test with the default step (the fast engine) and with the readable _Step."""
-    import backprop.training as training
+    """Run the test with the default engine, the readable step and the fast step without FFI."""
+    from backprop.training import loop
 
-    if request.param == "readable":
-        monkeypatch.setattr(training, "_make_step", lambda net, opt, **kw: _Step(net, opt, **kw))
+    def forced(net, opt, **kw):
+        return make_step(net, opt, **{**kw, "engine": request.param})
+
+    monkeypatch.setattr(loop, "make_step", forced)
     return request.param
 
 
@@ -50,7 +53,7 @@ def test_both_engines_are_really_used(engine):
             seen.append(type(state._step).__name__)
 
     train(bp.Network([2, 3, 1]), XOR_X, XOR_Y, epochs=1, batch_size=2, lr=0.1, callbacks=[Spy()])
-    assert seen == (["_Step"] if engine == "readable" else ["FastStep"])
+    assert seen == (["ReadableStep"] if engine == "readable" else ["FastStep"])
 
 
 def _params(net):
@@ -148,12 +151,12 @@ def test_step_gradients_without_dropout_equal_network_gradients():
         [4, 6, 5, 3], activation=["tanh", "relu"], output="softmax", cost="cross-entropy", seed=2
     )
     T = np.eye(3)[y]
-    step = _Step(net, bp.optimizers.SGD(0.1), l2=0.0, n_train=9, dropout=0.0, rng=None)
-    dW, db = step.gradients(X, T)
+    step = ReadableStep(net, bp.optimizers.SGD(0.1), l2=0.0, n_train=9, dropout=0.0, rng=None)
+    grads = step.gradients(X, T)  # [∂C/∂W^1, ∂C/∂b^1, …]
     g = net.gradients(X, y)
     for l in range(1, 4):
-        np.testing.assert_allclose(dW[l], g.W[l], rtol=1e-13, atol=1e-16)
-        np.testing.assert_allclose(db[l], g.b[l], rtol=1e-13, atol=1e-16)
+        np.testing.assert_allclose(grads[2 * l - 2], g.W[l], rtol=1e-13, atol=1e-16)
+        np.testing.assert_allclose(grads[2 * l - 1], g.b[l], rtol=1e-13, atol=1e-16)
 
 
 torch = optional_import("torch")
@@ -235,11 +238,13 @@ def test_dropout_backward_matches_finite_differences_with_a_fixed_mask():
     T = np.eye(3)[y]
     net = bp.Network([4, 7, 6, 3], activation="tanh", output="sigmoid", seed=1)
     q = 0.6
-    masks = [None] + [(rng.random((n, 6)) < q) / q for n in (7, 6)] + [None]
+    masks = {1: (rng.random((7, 6)) < q) / q, 2: (rng.random((6, 6)) < q) / q}
     masks[1][2, :] = 0  # neuron 2 of layer 1 dropped for every example
     assert 0 < (masks[1] > 0).sum() < masks[1].size  # some dropped, some kept
-    step = _Step(net, bp.optimizers.SGD(0.1), l2=0.0, n_train=6, dropout=1 - q, rng=rng)
-    dW, db = step.gradients(X, T, masks)
+    step = ReadableStep(net, bp.optimizers.SGD(0.1), l2=0.0, n_train=6, dropout=1 - q, rng=rng)
+    grads = step.gradients(X, T, masks)
+    dW = {l: grads[2 * l - 2] for l in range(1, 4)}
+    db = {l: grads[2 * l - 1] for l in range(1, 4)}
     h = 1e-6
     for l in range(1, 4):
         for P, G in ((net.W[l], dW[l]), (net.b[l], db[l])):
@@ -260,16 +265,16 @@ def test_dropout_backward_matches_finite_differences_with_a_fixed_mask():
 
 def test_dropout_masks_are_inverted_and_seeded():
     net = bp.Network([5, 400, 300, 2], seed=0)
-    step = _Step(
+    step = ReadableStep(
         net, bp.optimizers.SGD(0.1), l2=0.0, n_train=1, dropout=0.25, rng=np.random.default_rng(7)
     )
     masks = step.masks(50)
-    assert masks[0] is None and masks[3] is None  # no dropout on inputs or outputs
+    assert sorted(masks) == [1, 2]  # no dropout on inputs or outputs
     for l, n in ((1, 400), (2, 300)):
         assert masks[l].shape == (n, 50)
         assert set(np.unique(masks[l])) == {0.0, 1 / 0.75}
         assert abs((masks[l] == 0).mean() - 0.25) < 0.02  # p = 0.25 dropped
-    again = _Step(
+    again = ReadableStep(
         net, bp.optimizers.SGD(0.1), l2=0.0, n_train=1, dropout=0.25, rng=np.random.default_rng(7)
     ).masks(50)
     np.testing.assert_array_equal(masks[1], again[1])
@@ -523,15 +528,14 @@ def test_accuracy_for_labels_one_hot_and_other_targets():
     assert evaluate(net1, XOR_X, XOR_Y * 0.5)[1] is None
 
 
-def test_evaluation_in_chunks_equals_one_pass(monkeypatch):
+def test_evaluation_in_chunks_equals_one_pass():
     import backprop.training as training
 
     X, y = _blobs(n=250)
     net = bp.Network([4, 5, 3], seed=1)
     whole = evaluate(net, X, y)
-    monkeypatch.setattr(training, "EVAL_CHUNK", 32)
-    data = training._prepare(net, X, y)
-    chunked = training._evaluate(net, data, chunk=32)
+    data = training.prepare(net, X, y)
+    chunked = training.metrics.evaluate_dataset(net, data, chunk=32)
     assert chunked[1] == whole[1]
     assert chunked[0] == pytest.approx(whole[0], rel=1e-13)
 

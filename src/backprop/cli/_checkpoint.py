@@ -33,11 +33,13 @@ import sys
 from pathlib import Path
 
 from ..errors import ConfigError, ModelFileError
-from ..training import Callback
 
-#: how many checkpoint files a directory keeps (newest first)
-KEEP = 2
-_NAME = re.compile(r"^ckpt-e(\d+)-b(\d+)\.safetensors$")
+# the rotating checkpoint callback lives in the library; these names keep the CLI's
+from ..training.callbacks import KEEP  # noqa: F401
+from ..training.callbacks import RotatingCheckpoint as CheckpointDir
+from ..training.callbacks import checkpoint_file_name as file_name  # noqa: F401
+from ..training.callbacks import checkpoint_files as checkpoints
+
 _TMP = re.compile(r"^\.ckpt-e\d+-b\d+\.safetensors\.[0-9a-f]+\.tmp$")
 
 #: settings that may differ on resume: training longer is allowed; the data and the
@@ -105,20 +107,6 @@ def check_arguments(args) -> None:
             f"--checkpoint {directory} already holds checkpoints of a run; add --resume to "
             "continue it, or give an empty directory"
         )
-
-
-def checkpoints(directory: str | os.PathLike) -> list[Path]:
-    """The checkpoint files in ``directory``, newest (latest position) first."""
-    found = []
-    for entry in os.scandir(directory):
-        m = _NAME.match(entry.name)
-        if m and entry.is_file():
-            found.append(((int(m[1]), int(m[2])), Path(entry.path)))
-    return [p for _, p in sorted(found, reverse=True)]
-
-
-def file_name(epoch: int, batch: int) -> str:
-    return f"ckpt-e{epoch:04d}-b{batch:06d}.safetensors"
 
 
 def run_identity(config: dict, dataset) -> dict:
@@ -243,46 +231,3 @@ def _remove_stray_temporaries(directory: Path) -> None:
                 os.unlink(entry.path)
             except OSError:
                 pass
-
-
-class CheckpointDir(Callback):
-    """Write the training state into a directory: every epoch end, every N batches, on stop.
-
-    ``every`` is N mini-batches within an epoch, or None for epoch ends only.
-    After each write, all but the newest :data:`KEEP` checkpoints are deleted.
-    """
-
-    def __init__(self, directory: Path, identity: dict, every: int | None = None, keep=KEEP):
-        self.directory = Path(directory)
-        self.identity = identity
-        self.every = every
-        self.keep = keep
-        self.last: Path | None = None
-
-    def save(self, state) -> Path:
-        from ..io import save_checkpoint
-
-        tensors, meta = state.checkpoint()
-        meta["run"] = self.identity
-        path = self.directory / file_name(state.epoch, state.batch)
-        save_checkpoint(path, tensors, meta)
-        self.last = path
-        self.prune()
-        return path
-
-    def prune(self) -> None:
-        """Delete all but the newest ``keep`` checkpoints (called once a new one is complete)."""
-        for old in checkpoints(self.directory)[self.keep :]:
-            try:
-                os.unlink(old)
-            except OSError:
-                pass
-
-    def on_batch_end(self, state):
-        if state.stop:  # Ctrl-C (or another callback) ends the run here
-            self.save(state)
-        elif self.every and state.batch % self.every == 0 and state.batch < state.n_batches:
-            self.save(state)  # the epoch's last batch is saved by on_epoch_end
-
-    def on_epoch_end(self, state):
-        self.save(state)

@@ -1,0 +1,71 @@
+"""The record of a training run: :class:`History`, one entry per completed epoch."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, fields
+from typing import Any, ClassVar
+
+from ..jsonable import to_jsonable
+
+__all__ = ["History"]
+
+
+@dataclass
+class History:
+    """Per-epoch measurements of a training run, one entry per completed epoch.
+
+    Every list has one entry per epoch; values that were not measured (no
+    validation or test data, accuracy of a regression) are ``None``. Costs
+    are the data cost C₀ (mean over examples, without the L2 term), measured
+    after the epoch on the whole set with dropout off. ``seconds`` is the time
+    spent in the epoch's mini-batches; evaluation time is in
+    ``extras["eval_seconds"]``.
+    """
+
+    epoch: list[int] = field(default_factory=list)
+    train_cost: list[float] = field(default_factory=list)
+    train_accuracy: list[float | None] = field(default_factory=list)
+    val_cost: list[float | None] = field(default_factory=list)
+    val_accuracy: list[float | None] = field(default_factory=list)
+    test_cost: list[float | None] = field(default_factory=list)
+    test_accuracy: list[float | None] = field(default_factory=list)
+    lr: list[float] = field(default_factory=list)
+    seconds: list[float] = field(default_factory=list)
+    #: epoch (1-based) with the best validation score, None without validation data
+    best_epoch: int | None = None
+    #: True when early stopping ended the run before ``epochs``
+    stopped_early: bool = False
+    #: None, or the message explaining that the cost became NaN/inf
+    diverged: str | None = None
+    #: further per-epoch series, e.g. appended by callbacks (gradient norms)
+    extras: dict[str, list[Any]] = field(default_factory=dict)
+
+    SERIES: ClassVar[tuple[str, ...]] = (
+        "epoch",
+        "train_cost",
+        "train_accuracy",
+        "val_cost",
+        "val_accuracy",
+        "test_cost",
+        "test_accuracy",
+        "lr",
+        "seconds",
+    )
+
+    def __len__(self) -> int:
+        return len(self.epoch)
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-serialisable dict (non-finite numbers become None)."""
+        out = {f.name: to_jsonable(getattr(self, f.name), strict=False) for f in fields(self)}
+        out["extras"] = {k: to_jsonable(v, strict=False) for k, v in self.extras.items()}
+        return out
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> History:
+        known = {f.name for f in fields(cls)}
+        kwargs = {k: v for k, v in data.items() if k in known}
+        for name in cls.SERIES:
+            kwargs[name] = list(kwargs.get(name, []))
+        kwargs["extras"] = {k: list(v) for k, v in (kwargs.get("extras") or {}).items()}
+        return cls(**kwargs)
