@@ -143,6 +143,17 @@ def test_playground_in_chromium(browser, live, tmp_path):
     assert "Backpropagation, step by step" in doc and f"Playground point {insp['index']}" in doc
     d.find_element(By.CSS_SELECTOR, "#explain-dialog form button").click()
 
+    # click a link, type a weight: the server's W² changes to it
+    d.execute_script(
+        'document.querySelector(\'path.hit[data-layer="2"][data-row="1"][data-col="3"]\')'
+        ".dispatchEvent(new MouseEvent('click', {bubbles: true}))"
+    )
+    box = d.find_element(By.ID, "weight-value")
+    box.clear()
+    box.send_keys("-1.25")
+    d.find_element(By.ID, "weight-set").click()
+    wait(d, "window.playground.frame.W[1][1][3] === -1.25")
+
     # screenshots: not blank at 1280 px and at 390 px
     for width in (1280, 390):
         d.set_window_size(width, 1000)

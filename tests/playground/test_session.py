@@ -225,3 +225,33 @@ def test_frame_is_json_with_the_heat_maps_the_page_needs():
     # ‖δ^l‖ is the RMS over the training points of |δ^l_x|
     g = s.net.gradients(s.F_train, s.T_train)
     assert f["delta_norm"][0] == pytest.approx(math.sqrt((g.delta[1] ** 2).sum(axis=0).mean()))
+
+
+def test_delta_norms_show_vanishing_gradients_with_six_sigmoid_layers():
+    sig = Session(cfg(hidden=[8] * 6, activations=["sigmoid"] * 6))
+    tanh = Session(cfg(hidden=[8] * 6, activations=["tanh"] * 6))
+    d_sig, d_tanh = frame(sig)["delta_norm"], frame(tanh)["delta_norm"]
+    # σ' ≤ 1/4: every sigmoid layer shrinks δ going back (BP2), and far faster than tanh
+    assert all(a < b for a, b in zip(d_sig[:-1], d_sig[1:]))
+    assert d_sig[0] / d_sig[-1] < 1e-3 and d_sig[0] / d_sig[-1] < 1e-2 * d_tanh[0] / d_tanh[-1]
+
+
+def test_exported_model_is_read_by_backprop_info_evaluate_and_explain(tmp_path, capsys):
+    import json
+
+    from backprop.cli import main
+
+    s = Session(cfg(dataset="plane"))
+    for _ in range(20):
+        s.train_epoch()
+    model, data = tmp_path / "playground.safetensors", tmp_path / "test.csv"
+    model.write_bytes(s.export_model())
+    np.savetxt(data, np.column_stack([s.F_test, s.data.y_test]), delimiter=",", header="x1,x2,y")
+    assert main(["info", str(model), "--json"]) == 0
+    info = json.loads(capsys.readouterr().out)
+    assert info["network"]["sizes"] == [2, 4, 2, 1] and info["network"]["output"] == "identity"
+    assert main(["evaluate", str(model), "--data", str(data)]) == 0
+    cost = float(capsys.readouterr().out.split("cost")[1].split()[0])  # on its own split
+    assert 0 < cost < 3 * s.net.cost(s.F_test, s.T_test)
+    assert main(["explain", str(model), "--data", str(data), "--split", "train"]) == 0
+    assert "BP1" in capsys.readouterr().out

@@ -24,7 +24,7 @@ let state = loadState();
 let page = { ...PAGE_DEFAULTS, ...state.page };
 delete state.page;
 let ws = null, net = null, frame = null, pendingFrame = null, playing = false;
-let pinned = null, cursor = [0, 0], inspectPoint = null, lastInspect = null, drawn = [];
+let pinned = null, cursor = [0, 0], inspectPoint = null, lastInspect = null, drawn = [], explainNext = false;
 let lossHistory = [], deltaHistory = [];
 const stats = { frames: 0, drawn: 0, messages: 0, errors: [] };
 window.playground = { stats, get frame() { return frame; }, get net() { return net; },
@@ -88,7 +88,10 @@ const HANDLERS = {
     buildNetwork(); drawPoints(); syncControls();
   },
   frame(msg) { pendingFrame = msg; },
-  inspect(msg) { lastInspect = msg; inspectPoint = msg.point; showInspector(); drawPoints(); },
+  inspect(msg) {
+    lastInspect = msg; inspectPoint = msg.point; showInspector(); drawPoints();
+    if (explainNext) { explainNext = false; send({ type: "explain", split: msg.split, index: msg.index }); }
+  },
   explain(msg) {
     $("explain-frame").srcdoc = msg.html;
     $("explain-dialog").showModal();
@@ -216,7 +219,7 @@ function bindControls() {
       drawn.push([round(p[0]), round(p[1]), Number($("draw-class").value)]);
       drawPoints(); return;
     }
-    cursor = p; requestInspect(true);
+    cursor = p; explainNext = true; requestInspect(true);
   };
 }
 
@@ -283,6 +286,10 @@ function buildNetwork() {
       div.onmouseenter = () => send({ type: "select", neuron: [l, i] });
       div.onmouseleave = () => send({ type: "select", neuron: null });
       div.onclick = () => { pinned = [l, i]; markPinned(); requestInspect(true); };
+      const bias = Object.assign(document.createElement("span"), { className: "bias", title: `b of neuron ${i + 1}, layer ${l}: click to edit` });
+      bias.id = `b-${l}-${i}`;
+      bias.onclick = (ev) => editParam({ type: "bias", layer: l, row: i }, frame ? frame.b[l - 1][i] : 0, ev);
+      div.appendChild(bias);
       cans.push(div.querySelector("canvas"));
     }
     net.canvases.push(cans);
@@ -337,7 +344,7 @@ function linkPaths() {
         const hit = document.createElementNS("http://www.w3.org/2000/svg", "path");
         hit.setAttribute("d", d); hit.setAttribute("class", "hit");
         hit.dataset.layer = l; hit.dataset.row = i; hit.dataset.col = j;
-        hit.onclick = (ev) => editWeight(l, i, j, ev);
+        hit.onclick = (ev) => editParam({ type: "weight", layer: l, row: i, col: j }, frame ? frame.W[l - 1][i][j] : 0, ev);
         svg.append(p, hit);
         row.push(p);
       });
@@ -347,16 +354,17 @@ function linkPaths() {
   }
 }
 
-function editWeight(l, i, j, ev) {
+function editParam(msg, current, ev) {
   const ed = $("weight-editor");
   ed.hidden = false;
-  const w = frame ? frame.W[l - 1][i][j] : 0;
-  $("weight-value").value = w;
+  $("weight-name").textContent = msg.type === "bias"
+    ? `b${sup(msg.layer)} of neuron ${msg.row + 1}` : `W${sup(msg.layer)}[${msg.row + 1}, ${msg.col + 1}]`;
+  $("weight-value").value = current;
   $("weight-value").focus();
   $("weight-set").onclick = () => {
     const v = Number($("weight-value").value);
     if (!Number.isFinite(v)) return showError("a weight is a number");
-    send({ type: "weight", layer: l, row: i, col: j, value: v });
+    send({ ...msg, value: v });
     ed.hidden = true;
   };
   ev.stopPropagation();
@@ -424,6 +432,10 @@ function drawPoints() {
 }
 
 function drawLinks(f) {
+  f.b.forEach((bl, l) => bl.forEach((v, i) => {
+    const e = document.getElementById(`b-${l + 1}-${i}`);
+    if (e) e.style.background = `rgb(${LUT[Math.max(0, Math.min(255, Math.round((v + 1) * 127.5)))].join(",")})`;
+  }));
   for (let l = 0; l < net.paths.length; l++) {
     const W = f.W[l];
     net.paths[l].forEach((row, i) => row.forEach((p, j) => {
