@@ -46,6 +46,7 @@ class Worker(threading.Thread):
         self.dirty = True  # something changed since the last frame
         self.unacked = 0  # frames sent that the page has not drawn yet
         self.sent_at = 0.0
+        self.frame_cost = 0.0  # seconds the last frame took to build
         self.stopped = threading.Event()
 
     # -- from the event loop ---------------------------------------------------
@@ -111,13 +112,15 @@ class Worker(threading.Thread):
 
     def _maybe_frame(self) -> None:
         now = time.perf_counter()
-        if not self.dirty or now - self.sent_at < self.interval:
+        # at most fps frames a second, and training keeps at least half the worker's time
+        if not self.dirty or now - self.sent_at < max(self.interval, 2 * self.frame_cost):
             return
         if self.unacked >= WINDOW and now - self.sent_at < ACK_TIMEOUT:
             return
         frame = self.session.frame()
         frame["playing"] = self.playing
         self.emit(frame)
+        self.frame_cost = time.perf_counter() - now
         self.dirty, self.sent_at = False, now
         self.unacked = min(self.unacked + 1, WINDOW)
 
