@@ -3,10 +3,10 @@
 The command is a thin shell over the library, in steps that each do one
 thing, so that other features can plug in between them::
 
-    config  = resolve_config(args)            defaults < --preset < explicit flags
-    check_config(config)                      names and numbers, before any work
-    dataset = load_data(config)               backprop.data.load
-    net     = build_network(config, dataset)  backprop.Network
+    config  = train_config.resolve_config(args)            defaults < --preset < explicit flags
+    train_config.check_config(config)                      names and numbers, before any work
+    dataset = train_config.load_data(config)               backprop.data.load
+    net     = train_config.build_network(config, dataset)  backprop.Network
     session = Session(...)                    callbacks: progress, Ctrl-C, extra ones
     history = fit(session)                    backprop.train
     report / save                             table or JSON; model file via backprop.io
@@ -18,41 +18,30 @@ still saved with ``--out``), 2 for a user error, 130 after Ctrl-C.
 from __future__ import annotations
 
 import argparse
-import math
 import sys
 import time
 from dataclasses import dataclass, field
-from pathlib import Path
+from typing import Any
 
+import numpy as np
+
+from .. import io
 from ..errors import ConfigError
-from . import _checkpoint, arguments, datasets, interrupt, output, progress
+from . import _checkpoint, arguments, datasets, output, train_config, train_report
+from .interrupt import StopOnInterrupt
+from .progress import Progress
 
-#: what ``backprop train`` does with no arguments: a small ReLU network on the
-#: built-in 8×8 digits that trains in about a second and reaches ≥ 95 % on its test split
-DEFAULTS: dict = {
-    "data": "digits",
-    "layers": [100],
-    "activation": "relu",
-    "output": "softmax",
-    "cost": "cross-entropy",
-    "init": "he-normal",
-    "optimizer": "adam",
-    "lr": 1e-3,
-    "momentum": 0.9,
-    "batch_size": 32,
-    "epochs": 30,
-    "l2": 0.0,
-    "dropout": 0.0,
-    "patience": None,
-    "schedule": None,
-    "seed": 0,
-    "dtype": "float32",
-    "label_column": None,
-    "validation_fraction": None,
-    "test_fraction": None,
-}
-
-OPTIMIZERS = ("sgd", "momentum", "nesterov", "adam")
+# the command's steps, importable from here as before the split
+from .train_config import (  # noqa: F401
+    DEFAULTS,
+    OPTIMIZERS,
+    build_network,
+    check_config,
+    check_data,
+    load_data,
+    resolve_config,
+)
+from .train_report import model_metadata, print_results, summarize  # noqa: F401
 
 DESCRIPTION = """\
 Train a network by backpropagation and report its accuracy on the test split.
@@ -148,125 +137,6 @@ def _layers(text: str) -> list[int]:
         raise argparse.ArgumentTypeError(str(exc).removeprefix("--layers ")) from None
 
 
-# -- the steps -----------------------------------------------------------------
-
-
-def resolve_config(args) -> tuple[dict, object]:
-    """The run's settings: DEFAULTS, then the preset's, then every flag given.
-
-    Returns ``(config, preset)`` where preset is a :class:`backprop.presets.Preset` or None.
-    """
-    from .. import presets
-
-    config = dict(DEFAULTS)
-    preset = None
-    if getattr(args, "preset", None):
-        preset = presets.get(args.preset)
-        config.update(preset.config)
-    for key in DEFAULTS:
-        value = getattr(args, key, None)
-        if value is not None:
-            config[key] = value
-    config["preset"] = preset.name if preset else None
-    return config, preset
-
-
-def _given(args) -> set[str]:
-    """The settings named on the command line or by the preset (not left to DEFAULTS)."""
-    from .. import presets
-
-    given = {key for key in DEFAULTS if getattr(args, key, None) is not None}
-    if getattr(args, "preset", None):
-        given |= set(presets.get(args.preset).config)
-    return given
-
-
-def check_config(config: dict) -> None:
-    """Reject impossible settings before loading data: each message names the flag."""
-    from .. import activations, costs, init, network, schedules
-
-    _positive(config, "lr", "--lr", "such as 0.1")
-    _positive(config, "batch_size", "--batch-size", "such as 32", integer=True)
-    _positive(config, "epochs", "--epochs", "such as 10", integer=True)
-    if not 0 <= config["l2"]:
-        raise ConfigError(f"--l2 must be ≥ 0, got {config['l2']}")
-    if not 0 <= config["dropout"] < 1:
-        raise ConfigError(f"--dropout is a probability in [0, 1), got {config['dropout']}")
-    if not 0 <= config["momentum"] < 1:
-        raise ConfigError(f"--momentum must lie in [0, 1), got {config['momentum']}")
-    if config["patience"] is not None and config["patience"] < 1:
-        raise ConfigError(f"--patience must be at least 1 epoch, got {config['patience']}")
-    if config["optimizer"] not in OPTIMIZERS:
-        from ..errors import one_of
-
-        raise one_of("optimizer", config["optimizer"], OPTIMIZERS)
-    activations.get(config["activation"])
-    activations.get(config["output"])
-    costs.get(config["cost"]).check(activations.get(config["output"]))
-    init.get(config["init"])
-    network._check_dtype(config["dtype"])
-    schedules.get(config["schedule"])
-
-
-def _positive(config, key, flag, example, integer=False):
-    value = config[key]
-    if not (value > 0 and math.isfinite(value)):
-        kind = "a positive whole number" if integer else "positive"
-        raise ConfigError(f"{flag} must be {kind}, {example}; got {value}")
-
-
-def load_data(config: dict, *, download: bool = False, base_url: str | None = None):
-    """The dataset ``--data`` names, split as the flags say (``--download`` fetches
-    missing MNIST files first, from ``--data-url`` if given)."""
-    return datasets.load_dataset(
-        config["data"],
-        label_column=config["label_column"],
-        validation_fraction=config["validation_fraction"],
-        test_fraction=config["test_fraction"],
-        seed=config["seed"],
-        download=download,
-        base_url=base_url,
-    )
-
-
-def check_data(config: dict, dataset, given=()) -> None:
-    """Settings that depend on the data.
-
-    Regression data (non-integer targets) gets an identity output and the
-    quadratic cost unless ``--output``/``--cost`` were given (``given`` names the
-    settings the user chose); early stopping needs a validation split.
-    """
-    if dataset.n_classes is None and not {"output", "cost"} & set(given):
-        config["output"], config["cost"] = "identity", "quadratic"
-    if config["patience"] is not None and not datasets.has_rows(dataset.X_val):
-        raise ConfigError(
-            "--patience needs validation data; add --validation-fraction 0.1 (or use a "
-            "dataset with its own validation split, such as mnist)"
-        )
-
-
-def build_network(config: dict, dataset):
-    """A fresh network whose input and output layers fit ``dataset``."""
-    from ..network import Network
-
-    sizes = arguments.resolve_sizes(config["layers"], dataset.n_features, dataset.n_outputs)
-    if dataset.n_classes is None and sizes[-1] == 1 and config["output"] == "softmax":
-        raise ConfigError(
-            f"{config['data']}: the labels are not integers, so they are read as one regression "
-            "target, which a softmax output cannot fit; give integer class labels, or add "
-            "--output identity --cost quadratic for regression"
-        )
-    return Network(
-        sizes,
-        activation=config["activation"],
-        output=config["output"],
-        cost=config["cost"],
-        init=config["init"],
-        seed=config["seed"],
-        dtype=config["dtype"],
-    )
-
-
 @dataclass
 class Session:
     """Everything one training run needs; extra callbacks (checkpoints) go in ``callbacks``."""
@@ -275,7 +145,7 @@ class Session:
     dataset: object
     net: object
     callbacks: list = field(default_factory=list)
-    interrupt: interrupt.StopOnInterrupt = field(default_factory=interrupt.StopOnInterrupt)
+    interrupt: StopOnInterrupt = field(default_factory=StopOnInterrupt)
     #: keyword arguments added to backprop.train (e.g. state to resume from)
     train_kwargs: dict = field(default_factory=dict)
     seconds: float = 0.0
@@ -317,23 +187,7 @@ def fit(session: Session):
 
 
 def run(args) -> int:
-    config, preset = resolve_config(args)
-    check_config(config)
-    output.check_out_path(args.out)
-    _checkpoint.check_arguments(args)
-    if args.plots:
-        _check_plots_dir(args.plots)
-    dataset = load_data(config, download=args.download, base_url=args.data_url)
-    check_data(config, dataset, given=_given(args))
-    net = build_network(config, dataset)
-    config["sizes"] = list(net.sizes)
-
-    session = Session(config=config, dataset=dataset, net=net)
-    if not args.quiet:
-        session.callbacks.append(progress.Progress(sys.stderr))
-        print(_header(config, dataset, net), file=sys.stderr)
-    if args.plots:
-        session.callbacks.append(_gradient_monitor(dataset))
+    session, preset = prepare(args)
     checkpoint = _checkpoint.setup(args, session)
     try:
         history = fit(session)
@@ -342,43 +196,59 @@ def run(args) -> int:
         # had run, only the epoch's evaluation was lost; the weights are trained
         if not session.interrupt.batches_done:
             raise
-        return _interrupted_in_evaluation(args, config, dataset, net, session, preset)
-
+        return _interrupted_in_evaluation(args, session, preset)
     if session.interrupt.cut_short:
-        epoch, batch = session.interrupt.where
-        print(
-            f"backprop: interrupted at epoch {epoch}, batch {batch}; "
-            + (
-                f"checkpoint saved to {checkpoint.last}; add --resume to continue"
-                if checkpoint is not None and checkpoint.last is not None
-                else "model not saved"
-                if args.out
-                else "nothing saved"
-            ),
-            file=sys.stderr,
-        )
+        epoch, batch = session.interrupt.where or (0, 0)
+        if checkpoint is not None and checkpoint.last is not None:
+            kept = f"checkpoint saved to {checkpoint.last}; add --resume to continue"
+        else:
+            kept = "model not saved" if args.out else "nothing saved"
+        print(f"backprop: interrupted at epoch {epoch}, batch {batch}; {kept}", file=sys.stderr)
         return 130
+    return finish(args, session, preset, history)
+
+
+def prepare(args) -> tuple[Session, Any]:
+    """Check every flag, load the data, build the network: the session ready to train."""
+    config, preset = train_config.resolve_config(args)
+    train_config.check_config(config)
+    output.check_out_path(args.out)
+    _checkpoint.check_arguments(args)
+    if args.plots:
+        train_report.check_plots_dir(args.plots)
+    dataset = train_config.load_data(config, download=args.download, base_url=args.data_url)
+    train_config.check_data(config, dataset, given=train_config.given_settings(args))
+    net = train_config.build_network(config, dataset)
+    config["sizes"] = list(net.sizes)
+    session = Session(config=config, dataset=dataset, net=net)
+    if not args.quiet:
+        session.callbacks.append(Progress(sys.stderr))
+        print(train_report.header(config, dataset, net), file=sys.stderr)
+    if args.plots:
+        session.callbacks.append(train_report.gradient_monitor(dataset))
+    return session, preset
+
+
+def finish(args, session: Session, preset: Any, history: Any) -> int:
+    """Report and save a run that trained to its end; the exit code."""
+    config, dataset, net = session.config, session.dataset, session.net
     # Ctrl-C after the last mini-batch: training had finished, so the run is
     # reported and saved as usual (no plots), then the command exits 130
     late_interrupt = session.interrupt.interrupted
-
     try:
-        result = summarize(config, dataset, net, history, session.seconds, preset)
+        result = train_report.summarize(config, dataset, net, history, session.seconds, preset)
     except KeyboardInterrupt:
-        return _interrupted_in_evaluation(args, config, dataset, net, session, preset, history)
-    result["warnings"] = _warnings(history)
+        return _interrupted_in_evaluation(args, session, preset, history)
+    result["warnings"] = train_report.warnings(history)
     if args.out:
-        from .. import io
-
-        io.save(net, args.out, metadata=model_metadata(result, history, dataset))
+        io.save(net, args.out, metadata=train_report.model_metadata(result, history, dataset))
         result["out"] = str(args.out)
     if args.plots and not late_interrupt:
-        result["plots"] = _write_plots(args.plots, history, net, dataset)
-
+        result["plots"] = train_report.write_plots(args.plots, history, net, dataset)
     if args.json:
         output.emit_json(result)
     elif not args.quiet:
-        print_results(result, preset)
+        train_report.print_results(result, preset)
     if not args.quiet:
         for warning in result["warnings"]:
             print(f"note: {warning}", file=sys.stderr)
@@ -397,23 +267,20 @@ def run(args) -> int:
     return 0
 
 
-def _interrupted_in_evaluation(args, config, dataset, net, session, preset, history=None) -> int:
+def _interrupted_in_evaluation(args, session: Session, preset: Any, history: Any = None) -> int:
     """Ctrl-C during the evaluation that follows the last mini-batch.
 
     The network is fully trained, so with ``--out`` it is saved (the final
     metrics, which were not measured, are null in its metadata); exit 130.
     """
-    import numpy as np
-
+    net, dataset = session.net, session.dataset
     history = history if history is not None else session.interrupt.state.history
     saved = ""
     if args.out and all(np.isfinite(p).all() for p in net.params()):
-        from .. import io
-
-        result = summarize(
-            config, dataset, net, history, session.seconds, preset, evaluate_splits=False
+        result = train_report.summarize(
+            session.config, dataset, net, history, session.seconds, preset, evaluate_splits=False
         )
-        metadata = model_metadata(result, history, dataset)
+        metadata = train_report.model_metadata(result, history, dataset)
         metadata["interrupted"] = "during the final evaluation; final metrics not measured"
         io.save(net, args.out, metadata=metadata)
         saved = f"the trained model was saved to {args.out} without its final metrics"
@@ -425,167 +292,3 @@ def _interrupted_in_evaluation(args, config, dataset, net, session, preset, hist
         file=sys.stderr,
     )
     return 130
-
-
-# -- reporting -----------------------------------------------------------------
-
-
-def summarize(config, dataset, net, history, seconds, preset, *, evaluate_splits=True) -> dict:
-    """The run as one JSON-ready dict: configuration, data, history, final metrics.
-
-    ``evaluate_splits=False`` leaves the final metrics None (not measured).
-    """
-    from .. import __version__
-    from ..training import evaluate
-
-    result = {
-        "command": "train",
-        "version": __version__,
-        "configuration": {k: config[k] for k in (*DEFAULTS, "preset", "sizes")},
-        "network": {**net.config(), "n_params": int(net.n_params)},
-        "data": dataset.summary(),
-        "history": history.to_dict(),
-        "epochs_run": len(history.epoch),
-        "best_epoch": history.best_epoch,
-        "stopped_early": bool(history.stopped_early),
-        "diverged": history.diverged,
-        "train_seconds": round(seconds, 3),
-    }
-    for split, X, y in (
-        ("train", dataset.X_train, dataset.y_train),
-        ("val", dataset.X_val, dataset.y_val),
-        ("test", dataset.X_test, dataset.y_test),
-    ):
-        measured = evaluate_splits and datasets.has_rows(X)
-        cost, acc = evaluate(net, X, y) if measured else (None, None)
-        result[f"{split}_cost"] = cost
-        result[f"{split}_accuracy"] = acc if dataset.n_classes is not None else None
-    if preset is not None:
-        result["preset"] = {
-            "name": preset.name,
-            "book": preset.book,
-            "book_accuracy": preset.book_accuracy,
-            "target": preset.target,
-            "met_target": None
-            if preset.target is None or result["test_accuracy"] is None
-            else bool(result["test_accuracy"] >= preset.target),
-        }
-    else:
-        result["preset"] = None
-    return output.jsonable(result)
-
-
-def model_metadata(result: dict, history, dataset) -> dict:
-    """What ``--out`` stores beside the weights (read back by info, evaluate, predict, plot)."""
-    data = dict(result["data"])
-    return {
-        "training": result["configuration"],
-        "data": data,
-        "data_spec": result["configuration"]["data"],
-        "classes": None if dataset.classes is None else output.jsonable(dataset.classes),
-        "class_names": None if dataset.class_names is None else list(dataset.class_names),
-        "metrics": {
-            k: result[k]
-            for k in (
-                "train_cost",
-                "train_accuracy",
-                "val_cost",
-                "val_accuracy",
-                "test_cost",
-                "test_accuracy",
-                "train_seconds",
-                "epochs_run",
-                "best_epoch",
-                "stopped_early",
-                "diverged",
-            )
-        },
-        "history": history.to_dict(),
-    }
-
-
-def print_results(result: dict, preset) -> None:
-    rows = []
-    for split in ("train", "val", "test"):
-        cost = result[f"{split}_cost"]
-        if cost is None:
-            continue
-        rows.append(
-            (
-                {"train": "train", "val": "validation", "test": "test"}[split],
-                output.percent(result[f"{split}_accuracy"]),
-                f"{cost:.4f}",
-                result["data"][f"n_{split}"],
-            )
-        )
-    print()
-    output.print_table(rows, headers=("split", "accuracy", "cost", "examples"))
-    epochs = result["epochs_run"]
-    extra = []
-    if result["stopped_early"]:
-        extra.append(f"stopped early; best epoch {result['best_epoch']} restored")
-    print(
-        f"{epochs} epoch{'s' * (epochs != 1)} in {result['train_seconds']:.1f} s"
-        + (f" ({'; '.join(extra)})" if extra else "")
-    )
-    if preset is not None:
-        acc = result["test_accuracy"]
-        print(f"{preset.name}: test accuracy {output.percent(acc)}  |  book: {preset.book}")
-        if preset.target is not None and acc is not None:
-            verdict = "met" if acc >= preset.target else "NOT met"
-            print(f"target ≥ {100 * preset.target:.1f}% final test accuracy: {verdict}")
-        for note in preset.notes:
-            print(f"note: {note}")
-    if result.get("out"):
-        print(f"model saved to {result['out']}")
-    if result.get("plots"):
-        print(f"plots written to {result['plots']}")
-
-
-def _header(config, dataset, net) -> str:
-    d = dataset.summary()
-    preset = f"preset {config['preset']}: " if config["preset"] else ""
-    return (
-        f"{preset}{net.sizes} {'/'.join(net.activations)} {net.cost_name}, "
-        f"{config['optimizer']} lr {config['lr']:g}, batch {config['batch_size']}, "
-        f"{config['epochs']} epochs, {net.dtype} | {d['name']}: {d['n_train']} train, "
-        f"{d['n_val']} validation, {d['n_test']} test"
-    )
-
-
-def _gradient_monitor(dataset):
-    """Records ‖δ^l‖ and saturation per epoch into History.extras, for the plots."""
-    from ..diagnostics import GradientMonitor
-
-    return GradientMonitor(dataset.X_train, dataset.y_train)
-
-
-def _warnings(history) -> list[str]:
-    """One-line notes on the finished run (cost rose, saturated units, vanishing gradient)."""
-    try:
-        from ..diagnostics import diagnose
-    except ImportError:  # pragma: no cover - diagnostics is part of the package
-        return []
-    if history.diverged:
-        return []
-    return diagnose(history)
-
-
-def _check_plots_dir(path: str) -> None:
-    p = Path(path)
-    if p.exists() and not p.is_dir():
-        raise ConfigError(f"--plots {path} is a file; give a directory")
-    if not p.parent.is_dir():
-        raise ConfigError(f"--plots {path}: directory {p.parent} does not exist; create it first")
-
-
-def _write_plots(path: str, history, net, dataset) -> str:
-    try:
-        from .. import plots
-    except ImportError:
-        raise ConfigError(
-            "--plots needs backprop.plots and matplotlib: pip install 'backprop[plot]'"
-        ) from None
-    Path(path).mkdir(exist_ok=True)
-    plots.write_all(path, history, net=net, dataset=dataset)
-    return str(path)
