@@ -82,6 +82,7 @@ def explain(
         after.W[l] = net64.W[l] - lr * grads.W[l]  # W^l ← W^l − α ∂C/∂W^l
         after.b[l] = net64.b[l] - lr * grads.b[l]  # b^l ← b^l − α ∂C/∂b^l
     sq_norm = sum(float((grads.W[l] ** 2).sum() + (grads.b[l] ** 2).sum()) for l in range(1, L + 1))
+    labels = _classes(t.T)
     return Explanation(
         sizes=list(net64.sizes),
         activations=net64.activations,
@@ -106,7 +107,16 @@ def explain(
         first_order=-lr * sq_norm,
         source=source,
         dtype=net.dtype,
+        labels=labels,
+        predicted=None if labels is None else [int(k) for k in trace.a[L].argmax(axis=0)],
     )
+
+
+def _classes(t: np.ndarray) -> list[int] | None:
+    """Each column's class when the targets t (n_L, m) are one-hot over n_L ≥ 2 outputs."""
+    if t.shape[0] < 2 or not (np.isin(t, (0.0, 1.0)).all() and (t.sum(axis=0) == 1).all()):
+        return None
+    return [int(k) for k in np.argmax(t, axis=0)]
 
 
 def source_example(

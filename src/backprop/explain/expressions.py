@@ -48,6 +48,23 @@ class Expr:
         return f"<math{mode}>{self.mathml()}</math>"
 
 
+def _index_ml(index: object) -> str:
+    """A superscript: a number as ``<mn>`` (W²), a letter as an identifier ``<mi>`` (W^l, set in
+    italic, so that the layer index l never reads as the digit 1)."""
+    text = escape(str(index))
+    if text.isdigit():
+        return f"<mn>{text}</mn>"
+    if text.isalpha():
+        return f'<mi mathvariant="italic">{text}</mi>'
+    return f"<mrow>{''.join(_index_part(c) for c in text)}</mrow>"  # l+1, l-1, L
+
+
+def _index_part(c: str) -> str:
+    if c.isdigit():
+        return f"<mn>{c}</mn>"
+    return f"<mo>{'−' if c == '-' else c}</mo>" if c in "+-−" else f"<mi>{c}</mi>"
+
+
 @dataclass
 class Sym(Expr):
     """A symbol, e.g. ``Sym("W", 2)`` is W², ``Sym("a", 1, T=True)`` is (a¹)ᵀ.
@@ -84,7 +101,7 @@ class Sym(Expr):
         if self.prime:
             core = f"<msup>{core}<mo>′</mo></msup>"
         if self.layer is not None:
-            core = f"<msup>{core}<mn>{escape(str(self.layer))}</mn></msup>"
+            core = f"<msup>{core}{_index_ml(self.layer)}</msup>"
         if self.T:
             if self.layer is not None:
                 core = f"<mrow><mo>(</mo>{core}<mo>)</mo></mrow>"
@@ -184,7 +201,7 @@ class Power(Expr):
         return f"{{{self.base.latex()}}}^{{{self.exponent}}}"
 
     def mathml(self) -> str:
-        return f"<msup>{self.base.mathml()}<mn>{escape(self.exponent)}</mn></msup>"
+        return f"<msup>{self.base.mathml()}{_index_ml(self.exponent)}</msup>"
 
 
 @dataclass
@@ -204,6 +221,10 @@ class Frac(Expr):
 
     def mathml(self) -> str:
         return f"<mfrac>{self.num.mathml()}{self.den.mathml()}</mfrac>"
+
+    def inline_mathml(self) -> str:
+        """``num/den`` on one line, legible at the size of a subscripted label."""
+        return f"<mrow>{self.num.mathml()}<mo>/</mo>{self.den.mathml()}</mrow>"
 
 
 def partial(of: str, wrt: Sym) -> Frac:
@@ -254,7 +275,10 @@ class Shaped(Expr):
 
     def mathml(self) -> str:
         r, c = self._shape()
-        base = f"<mrow><mo>[</mo>{self.inner.mathml()}<mo>]</mo></mrow>"
+        inner = self.inner
+        # [∂C/∂W²]₂ₓ₄: the fraction inline, as the source writes it (a stacked one is tiny there)
+        ml = inner.inline_mathml() if isinstance(inner, Frac) else inner.mathml()
+        base = f"<mrow><mo>[</mo>{ml}<mo>]</mo></mrow>"
         shape = f"<mrow><mn>{r}</mn><mo>×</mo><mn>{c}</mn></mrow>"
         if self.T:
             return f"<msubsup>{base}{shape}<mo>⊤</mo></msubsup>"

@@ -55,6 +55,10 @@ class Explanation:
     first_order: float
     source: str = ""
     dtype: str = "float64"
+    #: each example's class (t one-hot over n_L ≥ 2 outputs), else None
+    labels: list[int] | None = None
+    #: each example's predicted class, argmax of a^L, when ``labels`` is set
+    predicted: list[int] | None = None
 
     @property
     def L(self) -> int:
@@ -67,6 +71,27 @@ class Explanation:
     @property
     def checks_passed(self) -> bool:
         return all(c.ok for c in [*self.check_W.values(), *self.check_b.values()])
+
+    def __repr__(self) -> str:
+        check = "passed" if self.checks_passed else "FAILED"
+        return (
+            f"Explanation({'-'.join(map(str, self.sizes))} network, m={self.m}, α={self.lr:g}: "
+            f"C {self.cost:.6g} → {self.cost_after:.6g}, finite-difference checks {check})"
+        )
+
+    def _repr_html_(self) -> str:
+        """The report of ``backprop explain --format html``, in a frame of its own (its CSS
+        stays out of the notebook's page), for Jupyter and other notebooks."""
+        from html import escape
+
+        from ..report import render  # display only: report renders explain, never computes
+
+        page = render(self, "html")
+        return (
+            f'<iframe srcdoc="{escape(page, quote=True)}" title="backprop explain" '
+            'style="width: 100%; height: 44em; border: 1px solid #d0d7de; border-radius: 6px">'
+            "</iframe>"
+        )
 
     def steps(self) -> list[Step]:
         """The walkthrough, in the source's order."""
@@ -101,6 +126,8 @@ class Explanation:
                 "passed": self.checks_passed,
             },
             "source": self.source,
+            "labels": self.labels,
+            "predicted": self.predicted,
             "version": JSON_VERSION,
         }
 

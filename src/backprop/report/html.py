@@ -7,6 +7,10 @@ wraps on a phone and avoids page breaks inside a step when printed.
 
 from __future__ import annotations
 
+import base64
+import math
+import struct
+import zlib
 from html import escape
 
 import numpy as np
@@ -29,7 +33,7 @@ header p { color: var(--muted); margin: .2rem 0; }
 .row { display: flex; flex-wrap: wrap; align-items: center; gap: .5rem .6rem; margin: .6rem 0; }
 .op { font-size: 1.3rem; padding: 0 .1rem; }
 figure.term { margin: 0; max-width: 100%; overflow-x: auto; }
-figure.term figcaption { text-align: center; font-size: .95rem; }
+figure.term figcaption { text-align: center; font-size: 1.05rem; }
 figure.term .stats { display: block; color: var(--muted); font-size: .8rem; }
 .bracket { position: relative; display: table; margin: 0 auto; padding: .1rem .4rem; }
 .bracket::before, .bracket::after { content: ""; position: absolute; top: 0; bottom: 0;
@@ -47,6 +51,8 @@ table.matrix td { padding: .05rem .45rem; text-align: right; white-space: nowrap
 .note { margin: .3rem 0; }
 .note.source { background: var(--note-bg); border-left: 4px solid var(--note-border);
                padding: .3rem .6rem; }
+.with-picture { display: flex; align-items: center; gap: .8rem; }
+img.picture { width: 7rem; height: 7rem; image-rendering: pixelated; border: 1px solid #d0d7de; }
 table.summary { border-collapse: collapse; }
 table.summary td, table.summary th { border-bottom: 1px solid #d0d7de; padding: .2rem .8rem;
                                      text-align: left; }
@@ -76,12 +82,47 @@ def _matrix(term: Term, full: bool) -> str:
     if is_large(value, full):
         extra = f'<span class="stats">{escape(stats(value))}</span>'
     shape = f"{value.shape[0]}×{value.shape[1]}"
-    return (
-        f'<figure class="term"><figcaption>{term.label.math()}{extra}</figcaption>'
+    numbers = (
         f'<div class="bracket"><table class="matrix" data-key="{escape(term.key)}"'
         f' data-shape="{shape}" aria-label="{escape(term.label.text())}">{body}</table></div>'
-        "</figure>"
     )
+    if term.key == "a0" and is_image(value):
+        pictures = "".join(_picture(value[:, j]) for j in range(min(value.shape[1], 8)))
+        numbers = f'<div class="with-picture">{numbers}{pictures}</div>'
+    return (
+        f'<figure class="term"><figcaption>{term.label.math()}{extra}</figcaption>'
+        f"{numbers}</figure>"
+    )
+
+
+def is_image(x: np.ndarray) -> bool:
+    """An input column of s² pixels in [0, 1], s ≥ 4 (8×8 digits, 28×28 MNIST): a picture."""
+    side = math.isqrt(x.shape[0])
+    return side >= 4 and side * side == x.shape[0] and bool(((x >= 0) & (x <= 1)).all())
+
+
+def _picture(column: np.ndarray) -> str:
+    """The input as a small grayscale PNG, dark ink (value 1) on white (value 0)."""
+    side = math.isqrt(column.shape[0])
+    pixels = np.round(255 * (1 - column.reshape(side, side))).astype(np.uint8)
+    return (
+        f'<img class="picture" alt="the input as a {side}×{side} image" '
+        f'data-side="{side}" src="data:image/png;base64,{_png(pixels)}">'
+    )
+
+
+def _png(gray: np.ndarray) -> str:
+    """Base64 of an 8-bit grayscale PNG of ``gray`` (h, w), written with the standard library."""
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        body = kind + data
+        return struct.pack(">I", len(data)) + body + struct.pack(">I", zlib.crc32(body))
+
+    h, w = gray.shape
+    raw = b"".join(b"\x00" + row.tobytes() for row in gray)  # filter 0 (none) on every row
+    png = b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", w, h, 8, 0, 0, 0, 0))
+    png += chunk(b"IDAT", zlib.compress(raw, 9)) + chunk(b"IEND", b"")
+    return base64.b64encode(png).decode("ascii")
 
 
 def _row(items: list, full: bool) -> str:

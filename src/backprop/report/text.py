@@ -198,7 +198,27 @@ def describe(e: Explanation) -> list[str]:
         )
     if e.dtype != "float64":
         lines.append(f"The model is {e.dtype}; the walkthrough runs on a float64 copy.")
+    if e.labels is not None and e.predicted is not None:
+        lines.append(prediction_line(e))
     return lines
+
+
+def prediction_line(e: Explanation) -> str:
+    """What the network predicts (argmax a^L) against the label, for one-hot targets."""
+    assert e.labels is not None and e.predicted is not None
+    if e.m == 1:
+        k, y = e.predicted[0], e.labels[0]
+        out = float(e.a[e.L][k, 0])
+        verdict = "correct" if k == y else "wrong"
+        return (
+            f"The network predicts class {k} (its largest output, a{sup(e.L)} = {out:.4g}); "
+            f"the label is class {y}: {verdict}."
+        )
+    right = sum(k == y for k, y in zip(e.predicted, e.labels))
+    return (
+        f"The network predicts classes {', '.join(map(str, e.predicted))}; the labels are "
+        f"{', '.join(map(str, e.labels))}: {right} of {e.m} correct."
+    )
 
 
 def check_line(step: Step) -> str | None:
