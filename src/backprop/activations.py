@@ -176,7 +176,7 @@ class Sigmoid(Activation):
         return 0.5 * np.tanh(0.5 * z) + 0.5
 
     def prime(self, z: Array, a: Array) -> Array:
-        return a * (1 - a)  # σ'(z) = σ(z)(1 − σ(z))
+        return a * (1 - a)  # type: ignore[no-any-return]  # σ'(z) = σ(z)(1 − σ(z))
 
     def log(self, z: Array) -> Array:
         """ln σ(z) = −softplus(−z), computed without overflow."""
@@ -330,7 +330,7 @@ class Identity(Activation):
     onnx = ("Identity", {})
 
     def f(self, z: Array) -> Array:
-        return z.copy()
+        return z.copy()  # type: ignore[no-any-return]
 
     def prime(self, z: Array, a: Array) -> Array:
         return np.ones_like(z)
@@ -397,10 +397,10 @@ class Softmax(Activation):
 
     def apply_inplace(self, z: Array, work: Workspace) -> None:
         row = work.get("softmax", (z.shape[1],))  # e^{z − max} / Σ e^{z − max}, per column
-        np.maximum.reduce(z, 0, None, row, False)
+        np.maximum.reduce(z, axis=0, out=row)
         np.subtract(z, row, out=z)
         np.exp(z, out=z)
-        np.add.reduce(z, 0, None, row, False)
+        np.add.reduce(z, axis=0, out=row)
         np.divide(z, row, out=z)
 
     def torch_module(self, nn: Any) -> Any:

@@ -204,13 +204,13 @@ class CrossEntropy(Cost):
         r = z.shape[1]
         row, row2 = work.get("row", (r,)), work.get("row2", (r,))
         a, e = work.get("a_out", z.shape), work.get("cost", z.shape)
-        np.maximum.reduce(z, 0, None, row, False)
+        np.maximum.reduce(z, axis=0, out=row)
         np.subtract(z, row, out=z)  # u (z^L itself is not needed again)
         np.exp(z, out=a)
-        np.add.reduce(a, 0, None, row, False)  # Σ_i e^{u_i}
+        np.add.reduce(a, axis=0, out=row)  # Σ_i e^{u_i}
         np.divide(a, row, out=a)  # a^L = softmax(z^L)
         np.log(row, out=row)  # ln Σ_i e^{u_i}
-        np.add.reduce(t, 0, None, row2, False)  # Σ_j t_j
+        np.add.reduce(t, axis=0, out=row2)  # Σ_j t_j
         np.multiply(row, row2, out=row)
         np.multiply(t, z, out=e)
         return float(row.sum(dtype=np.float64)) - float(e.sum(dtype=np.float64)), a

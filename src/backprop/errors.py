@@ -8,6 +8,8 @@ name the problem and say what to do.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 
 class BackpropError(Exception):
     """Base class of every error the library raises on purpose."""
@@ -37,7 +39,7 @@ class GradcheckError(BackpropError, AssertionError):
     """Analytic and numerical gradients disagree beyond the tolerance."""
 
 
-def one_of(kind: str, name: object, valid) -> ConfigError:
+def one_of(kind: str, name: object, valid: Iterable[str]) -> ConfigError:
     """Build the error for an unknown ``name``, listing the valid ones."""
     names = ", ".join(sorted(valid))
     return ConfigError(f"unknown {kind} {name!r}; choose one of: {names}")

@@ -19,6 +19,7 @@ import numpy as np
 
 from .errors import ConfigError
 from .network import Network
+from .types import Array, ArrayLike
 
 
 @dataclass
@@ -42,7 +43,7 @@ class GradcheckResult:
 
     def rows(self) -> list[tuple[str, float, bool]]:
         """(parameter name, relative error, within tolerance) for each tensor."""
-        out = []
+        out: list[tuple[str, float, bool]] = []
         for l in sorted(self.W):
             out.append((f"W{l}", self.W[l], self.W[l] <= self.tol))
             out.append((f"b{l}", self.b[l], self.b[l] <= self.tol))
@@ -68,14 +69,16 @@ class GradcheckResult:
         return "\n".join(lines)
 
 
-def relative_error(analytic: np.ndarray, numeric: np.ndarray) -> float:
+def relative_error(analytic: Array, numeric: Array) -> float:
     """max |analytic − numeric| relative to the largest magnitude of either."""
     scale = max(np.abs(analytic).max(), np.abs(numeric).max())
     diff = float(np.abs(analytic - numeric).max())
     return diff / scale if scale > 0 else diff
 
 
-def gradcheck(net: Network, X, T, *, h: float = 1e-4, tol: float = 1e-7) -> GradcheckResult:
+def gradcheck(
+    net: Network, X: ArrayLike, T: ArrayLike, *, h: float = 1e-4, tol: float = 1e-7
+) -> GradcheckResult:
     """Compare ``net.gradients(X, T)`` with finite differences of ``net.cost``.
 
     Parameters
@@ -100,13 +103,13 @@ def gradcheck(net: Network, X, T, *, h: float = 1e-4, tol: float = 1e-7) -> Grad
     return result
 
 
-def _numerical(net: Network, param: np.ndarray, X, T, h: float) -> np.ndarray:
+def _numerical(net: Network, param: Array, X: ArrayLike, T: ArrayLike, h: float) -> Array:
     """∂C/∂param by fourth-order central differences, perturbing ``param`` in place."""
     grad = np.empty_like(param)
     flat, out = param.reshape(-1), grad.reshape(-1)
     for i in range(flat.size):
         original = flat[i]
-        c = {}
+        c: dict[int, float] = {}
         for k in (-2, -1, 1, 2):
             flat[i] = original + k * h
             c[k] = net.cost(X, T)

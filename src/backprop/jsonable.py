@@ -23,7 +23,7 @@ __all__ = ["to_jsonable", "finite_or_none"]
 MAX_DEPTH = 100
 
 
-def finite_or_none(value: float) -> float | None:
+def finite_or_none(value: float | np.floating[Any]) -> float | None:
     """``float(value)``, or None for NaN and ±inf."""
     value = float(value)
     return value if math.isfinite(value) else None

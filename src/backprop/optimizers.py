@@ -27,10 +27,13 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 
+from . import validation
 from .errors import ConfigError, one_of
+from .types import Array
 
 
 class Optimizer:
@@ -39,17 +42,17 @@ class Optimizer:
     name = ""
 
     def __init__(self, lr: float):
-        self.lr = _positive("lr", lr)
+        self.lr = validation.positive_float("lr", lr)
 
-    def step(self, params: Sequence[np.ndarray], grads: Sequence[np.ndarray]) -> None:
+    def step(self, params: Sequence[Array], grads: Sequence[Array]) -> None:
         """Update every ``params[i]`` in place from ``grads[i]`` (same shapes)."""
         raise NotImplementedError
 
-    def hyper(self) -> dict:
+    def hyper(self) -> dict[str, Any]:
         """The hyperparameters (JSON-serialisable)."""
         return {"lr": self.lr}
 
-    def state_dict(self) -> dict:
+    def state_dict(self) -> dict[str, Any]:
         """Everything needed to continue exactly: hyperparameters, counters, buffers.
 
         Keys ``name`` and the hyperparameters hold scalars; buffer entries hold
@@ -57,7 +60,7 @@ class Optimizer:
         """
         return {"name": self.name, **self.hyper()}
 
-    def load_state_dict(self, state: dict) -> None:
+    def load_state_dict(self, state: dict[str, Any]) -> None:
         if state.get("name") != self.name:
             raise ConfigError(
                 f"optimizer state is for {state.get('name')!r}, not {self.name!r}; "
@@ -76,7 +79,7 @@ class SGD(Optimizer):
 
     name = "sgd"
 
-    def step(self, params, grads):
+    def step(self, params: Sequence[Array], grads: Sequence[Array]) -> None:
         lr = float(self.lr)
         for p, g in zip(params, grads):
             p -= lr * g  # θ ← θ − α ∂C/∂θ
@@ -90,18 +93,18 @@ class Momentum(Optimizer):
 
     def __init__(self, lr: float, momentum: float = 0.9, nesterov: bool = False):
         super().__init__(lr)
-        self.momentum = _fraction("momentum", momentum)
+        self.momentum = validation.fraction("momentum", momentum)
         self.nesterov = bool(nesterov)
-        self.v: list[np.ndarray] | None = None
+        self.v: list[Array] | None = None
 
     @property
     def name(self) -> str:  # type: ignore[override]
         return "nesterov" if self.nesterov else "momentum"
 
-    def hyper(self):
+    def hyper(self) -> dict[str, Any]:
         return {"lr": self.lr, "momentum": self.momentum}
 
-    def step(self, params, grads):
+    def step(self, params: Sequence[Array], grads: Sequence[Array]) -> None:
         if self.v is None:
             self.v = [np.zeros_like(p) for p in params]
         lr, mu = float(self.lr), float(self.momentum)
@@ -113,12 +116,12 @@ class Momentum(Optimizer):
             else:
                 p += v  # θ ← θ + v
 
-    def state_dict(self):
+    def state_dict(self) -> dict[str, Any]:
         state = super().state_dict()
         state["v"] = None if self.v is None else [v.copy() for v in self.v]
         return state
 
-    def load_state_dict(self, state):
+    def load_state_dict(self, state: dict[str, Any]) -> None:
         super().load_state_dict(state)
         v = state.get("v")
         self.v = None if v is None else [np.array(a, copy=True) for a in v]
@@ -129,20 +132,22 @@ class Adam(Optimizer):
 
     name = "adam"
 
-    def __init__(self, lr: float = 0.001, beta1=0.9, beta2=0.999, eps=1e-8):
+    def __init__(
+        self, lr: float = 0.001, beta1: float = 0.9, beta2: float = 0.999, eps: float = 1e-8
+    ):
         super().__init__(lr)
-        self.beta1 = _fraction("beta1", beta1)
-        self.beta2 = _fraction("beta2", beta2)
-        self.eps = _positive("eps", eps)
+        self.beta1 = validation.fraction("beta1", beta1)
+        self.beta2 = validation.fraction("beta2", beta2)
+        self.eps = validation.positive_float("eps", eps)
         self.t = 0
-        self.m: list[np.ndarray] | None = None
-        self.v: list[np.ndarray] | None = None
+        self.m: list[Array] | None = None
+        self.v: list[Array] | None = None
 
-    def hyper(self):
+    def hyper(self) -> dict[str, Any]:
         return {"lr": self.lr, "beta1": self.beta1, "beta2": self.beta2, "eps": self.eps}
 
-    def step(self, params, grads):
-        if self.m is None:
+    def step(self, params: Sequence[Array], grads: Sequence[Array]) -> None:
+        if self.m is None or self.v is None:
             self.m = [np.zeros_like(p) for p in params]
             self.v = [np.zeros_like(p) for p in params]
         self.t += 1
@@ -160,14 +165,14 @@ class Adam(Optimizer):
             denom += eps  # √v̂ + ε
             p -= step_size * (m / denom)  # θ ← θ − α m̂ / (√v̂ + ε)
 
-    def state_dict(self):
+    def state_dict(self) -> dict[str, Any]:
         state = super().state_dict()
         state["t"] = self.t
         state["m"] = None if self.m is None else [a.copy() for a in self.m]
         state["v"] = None if self.v is None else [a.copy() for a in self.v]
         return state
 
-    def load_state_dict(self, state):
+    def load_state_dict(self, state: dict[str, Any]) -> None:
         super().load_state_dict(state)
         self.t = int(state.get("t", 0))
         m, v = state.get("m"), state.get("v")
@@ -178,7 +183,7 @@ class Adam(Optimizer):
 OPTIMIZERS = ("sgd", "momentum", "nesterov", "adam")
 
 
-def get(name: str | Optimizer, lr: float, **hyper) -> Optimizer:
+def get(name: str | Optimizer, lr: float, **hyper: float) -> Optimizer:
     """The optimiser called ``name`` with learning rate ``lr``.
 
     ``hyper`` may hold any of ``momentum``, ``beta1``, ``beta2``, ``eps``; each
@@ -195,23 +200,3 @@ def get(name: str | Optimizer, lr: float, **hyper) -> Optimizer:
         keys = ("beta1", "beta2", "eps")
         return Adam(lr, **{k: hyper[k] for k in keys if k in hyper})
     raise one_of("optimizer", name, OPTIMIZERS)
-
-
-def _positive(name: str, value) -> float:
-    try:
-        value = float(value)
-    except (TypeError, ValueError):
-        raise ConfigError(f"{name} must be a number, got {value!r}") from None
-    if not (value > 0 and math.isfinite(value)):
-        raise ConfigError(f"{name} must be a positive number, got {value!r}")
-    return value
-
-
-def _fraction(name: str, value) -> float:
-    try:
-        value = float(value)
-    except (TypeError, ValueError):
-        raise ConfigError(f"{name} must be a number in [0, 1), got {value!r}") from None
-    if not 0 <= value < 1:
-        raise ConfigError(f"{name} must lie in [0, 1), got {value!r}")
-    return value

@@ -23,8 +23,9 @@ StepDecay, ExponentialDecay and ReduceOnPlateau agree with PyTorch's
 
 from __future__ import annotations
 
-import math
+from typing import Any
 
+from . import validation
 from .errors import ConfigError, one_of
 
 
@@ -39,10 +40,10 @@ class Schedule:
     def observe(self, value: float, mode: str = "min") -> None:
         """Called after every epoch with the monitored quantity."""
 
-    def state_dict(self) -> dict:
+    def state_dict(self) -> dict[str, Any]:
         return {"name": self.name}
 
-    def load_state_dict(self, state: dict) -> None:
+    def load_state_dict(self, state: dict[str, Any]) -> None:
         if state.get("name") != self.name:
             raise ConfigError(
                 f"schedule state is for {state.get('name')!r}, not {self.name!r}; "
@@ -70,10 +71,10 @@ class StepDecay(Schedule):
         self.step = _positive_int("step", step)
         self.gamma = _positive("gamma", gamma)
 
-    def lr(self, epoch, lr0):
+    def lr(self, epoch: int, lr0: float) -> float:
         return lr0 * self.gamma ** ((epoch - 1) // self.step)
 
-    def state_dict(self):
+    def state_dict(self) -> dict[str, Any]:
         return {"name": self.name, "step": self.step, "gamma": self.gamma}
 
 
@@ -85,10 +86,10 @@ class ExponentialDecay(Schedule):
     def __init__(self, gamma: float):
         self.gamma = _positive("gamma", gamma)
 
-    def lr(self, epoch, lr0):
+    def lr(self, epoch: int, lr0: float) -> float:
         return lr0 * self.gamma ** (epoch - 1)
 
-    def state_dict(self):
+    def state_dict(self) -> dict[str, Any]:
         return {"name": self.name, "gamma": self.gamma}
 
 
@@ -103,7 +104,9 @@ class ReduceOnPlateau(Schedule):
 
     name = "plateau"
 
-    def __init__(self, factor=0.1, patience=10, min_lr=0.0, threshold=1e-4):
+    def __init__(
+        self, factor: float = 0.1, patience: int = 10, min_lr: float = 0.0, threshold: float = 1e-4
+    ):
         self.factor = _positive("factor", factor)
         if self.factor >= 1:
             raise ConfigError(f"plateau factor must be below 1, got {factor!r}")
@@ -114,12 +117,12 @@ class ReduceOnPlateau(Schedule):
         self.best: float | None = None
         self.bad_epochs = 0
 
-    def lr(self, epoch, lr0):
+    def lr(self, epoch: int, lr0: float) -> float:
         if self.current is None:
             self.current = float(lr0)
         return self.current
 
-    def observe(self, value, mode="min"):
+    def observe(self, value: float, mode: str = "min") -> None:
         if mode not in ("min", "max"):
             raise one_of("plateau mode", mode, ("min", "max"))
         value = float(value)
@@ -133,7 +136,7 @@ class ReduceOnPlateau(Schedule):
                 self.current = new
             self.bad_epochs = 0
 
-    def state_dict(self):
+    def state_dict(self) -> dict[str, Any]:
         return {
             "name": self.name,
             "factor": self.factor,
@@ -168,7 +171,7 @@ def get(spec: str | Schedule | None) -> Schedule:
     if not isinstance(spec, str):
         raise ConfigError(f"schedule must be a name like 'step:10:0.5', got {spec!r}")
     name, *args = spec.split(":")
-    makers = {
+    makers: dict[str, tuple[type[Schedule], tuple[type, ...]]] = {
         "constant": (Constant, ()),
         "step": (StepDecay, (int, float)),
         "exponential": (ExponentialDecay, (float,)),
@@ -191,20 +194,13 @@ def get(spec: str | Schedule | None) -> Schedule:
         ) from None
 
 
-def _positive(name: str, value) -> float:
-    value = float(value)
-    if not (value > 0 and math.isfinite(value)):
-        raise ConfigError(f"schedule {name} must be a positive number, got {value!r}")
-    return value
+def _positive(name: str, value: Any) -> float:
+    return validation.positive_float(f"schedule {name}", value)
 
 
-def _positive_int(name: str, value) -> int:
-    if isinstance(value, bool) or int(value) != value or value < 1:
-        raise ConfigError(f"schedule {name} must be a positive integer, got {value!r}")
-    return int(value)
+def _positive_int(name: str, value: Any) -> int:
+    return validation.positive_int(f"schedule {name}", value, integral_floats=True)
 
 
-def _non_negative_int(name: str, value) -> int:
-    if isinstance(value, bool) or int(value) != value or value < 0:
-        raise ConfigError(f"schedule {name} must be a non-negative integer, got {value!r}")
-    return int(value)
+def _non_negative_int(name: str, value: Any) -> int:
+    return validation.non_negative_int(f"schedule {name}", value, integral_floats=True)

@@ -88,7 +88,7 @@ def _numpy_library_dirs() -> set[str]:
     here = os.path.dirname(os.path.realpath(np.__file__))
     dirs = {os.path.join(os.path.dirname(here), "numpy.libs"), os.path.join(here, ".dylibs")}
     try:  # a NumPy built against a separately installed OpenBLAS says where it is
-        blas = np.__config__.CONFIG["Build Dependencies"]["blas"]  # type: ignore[attr-defined]
+        blas = np.__config__.CONFIG["Build Dependencies"]["blas"]
         if blas.get("lib directory"):
             dirs.add(str(blas["lib directory"]))
     except (AttributeError, KeyError, TypeError):

@@ -22,7 +22,7 @@ Other engines (compiled, distributed, other array libraries) plug in with
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from typing import Protocol, runtime_checkable
 
 import numpy as np
@@ -105,9 +105,23 @@ class BatchRunner(Step, Protocol):
     ) -> int: ...
 
 
-#: ``factory(net, optimizer, *, l2, n_train, dropout, rng) -> Step``; raises
-#: :class:`~backprop.errors.ConfigError` saying why when it cannot train ``net``
-StepFactory = Callable[..., Step]
+class StepFactory(Protocol):
+    """Builds an engine's :class:`Step` for one network and run (see :func:`register_engine`).
+
+    Raises :class:`~backprop.errors.ConfigError`, saying why, when it cannot
+    train ``net`` (``engine="auto"`` then tries the next engine).
+    """
+
+    def __call__(
+        self,
+        net: Network,
+        optimizer: optim.Optimizer,
+        *,
+        l2: float,
+        n_train: int,
+        dropout: float,
+        rng: np.random.Generator | None,
+    ) -> Step: ...
 
 
 def draw_masks(
@@ -120,10 +134,9 @@ def draw_masks(
     r^l · (1/q) in ``dtype``: 0 for a dropped neuron, 1/q for a kept one. Every
     engine draws exactly these numbers (sizes = ``net.sizes``, q = ``keep``).
     """
-    L = len(sizes) - 1
+    L, dt = len(sizes) - 1, np.dtype(dtype)
     return {
-        l: (rng.random((sizes[l], m), dtype=dtype) < keep).astype(dtype) * (1 / keep)
-        for l in range(1, L)
+        l: (rng.random((sizes[l], m), dtype=dt) < keep).astype(dt) * (1 / keep) for l in range(1, L)
     }
 
 
@@ -228,20 +241,38 @@ class ReadableStep:
         return float(net.cost_fn.value(z, a, t, net.act[net.L]).mean())
 
 
-def _readable(net: Network, optimizer: optim.Optimizer, **kw: object) -> Step:
-    return ReadableStep(net, optimizer, **kw)  # type: ignore[arg-type]
+def _readable(
+    net: Network,
+    optimizer: optim.Optimizer,
+    *,
+    l2: float,
+    n_train: int,
+    dropout: float,
+    rng: np.random.Generator | None,
+) -> Step:
+    return ReadableStep(net, optimizer, l2=l2, n_train=n_train, dropout=dropout, rng=rng)
 
 
 def _fast(ffi: bool) -> StepFactory:
-    def factory(net: Network, optimizer: optim.Optimizer, **kw: object) -> Step:
+    def factory(
+        net: Network,
+        optimizer: optim.Optimizer,
+        *,
+        l2: float,
+        n_train: int,
+        dropout: float,
+        rng: np.random.Generator | None,
+    ) -> Step:
         from .. import fast
 
-        reason = fast.unsupported(net, optimizer, float(kw.get("dropout", 0.0)))  # type: ignore[arg-type]
+        reason = fast.unsupported(net, optimizer, dropout)
         if reason is not None:
             raise ConfigError(
                 f"the fast engine cannot train this network: {reason}; use engine='readable'"
             )
-        return fast.FastStep(net, optimizer, ffi=ffi, **kw)  # type: ignore[arg-type]
+        return fast.FastStep(
+            net, optimizer, l2=l2, n_train=n_train, dropout=dropout, rng=rng, ffi=ffi
+        )
 
     return factory
 
@@ -293,15 +324,14 @@ def make_step(
     then ``"fast"``, and the readable step for networks the fast engine
     cannot train (an activation or cost without fast kernels).
     """
-    kw = {"l2": l2, "n_train": n_train, "dropout": dropout, "rng": rng}
     if engine != "auto":
         factory = _ENGINES.get(engine) if isinstance(engine, str) else None
         if factory is None:
             raise ConfigError(f"unknown engine {engine!r}; choose one of: {', '.join(engines())}")
-        return factory(net, optimizer, **kw)
+        return factory(net, optimizer, l2=l2, n_train=n_train, dropout=dropout, rng=rng)
     for name in [*_AUTO, "fast"]:
         try:
-            return _ENGINES[name](net, optimizer, **kw)
+            return _ENGINES[name](net, optimizer, l2=l2, n_train=n_train, dropout=dropout, rng=rng)
         except ConfigError:
             continue
-    return ReadableStep(net, optimizer, **kw)  # type: ignore[arg-type]
+    return ReadableStep(net, optimizer, l2=l2, n_train=n_train, dropout=dropout, rng=rng)
