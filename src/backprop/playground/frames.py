@@ -55,7 +55,7 @@ def _metrics(session: Session) -> dict[str, Any]:
         cost = net.cost(F, T) if len(F) else math.nan
         out[f"loss_{name}"] = _finite(cost)
         out[f"loss_{name}_reg"] = _finite(cost + penalty)
-    out["penalty"] = penalty
+    out["penalty"] = _finite(penalty)
     if session.data.kind == "regression":
         out["accuracy_train"] = out["accuracy_test"] = out["confusion"] = None
         return out

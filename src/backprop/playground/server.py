@@ -41,6 +41,7 @@ STATIC = {
     "style.css": ("style.css", "text/css; charset=utf-8"),
 }
 MAX_SESSIONS = 8  # pages open at once
+MAX_QUEUED = 256  # messages waiting for one page's worker
 WS_MAX_SIZE = 16 * 1024 * 1024  # uvicorn's frame limit; larger messages are refused by us first
 LOOPBACK = ("127.0.0.1", "localhost", "::1", "[::1]")
 HEADERS = {
@@ -157,7 +158,10 @@ async def _serve_page(websocket: WebSocket, sessions: set[Worker], fps: float) -
             if raw is None:
                 raw = message.get("bytes") or b""
             try:
-                worker.post(parse_message(raw))
+                msg = parse_message(raw)
+                if worker.inbox.qsize() >= MAX_QUEUED:
+                    raise BadMessage("the server is busy: message dropped; send fewer messages")
+                worker.post(msg)
             except BadMessage as exc:
                 outbox.put_nowait(_error(str(exc)))
     except WebSocketDisconnect:

@@ -277,7 +277,8 @@ class Session:
         """Losses, accuracy, weights, heat maps and ‖δ^l‖ for the current weights."""
         from .frames import frame
 
-        return frame(self)
+        with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+            return frame(self)
 
     def point(self, split_name: str, index: int) -> tuple[np.ndarray, np.ndarray]:
         """Features (1, n_0) and target (1, n_L) of point ``index`` of a split."""
@@ -301,8 +302,9 @@ class Session:
         name, i = self.nearest(x)
         F, T = self.point(name, i)
         net = self.net
-        trace = net.forward(F)
-        grads = net.backward(trace, T)
+        with np.errstate(over="ignore", invalid="ignore"):
+            trace = net.forward(F)
+            grads = net.backward(trace, T)
         layers = []
         for l in range(1, net.L + 1):
             act = net.act[l]

@@ -67,9 +67,14 @@ class Worker(threading.Thread):
         self.emit(network_message(self.session))
         while not self.stopped.is_set():
             self._drain(0.0 if self.playing else self._wait())
-            if self.playing:
-                self._train(time.perf_counter() + self.interval / 2)
-            self._maybe_frame()
+            try:
+                if self.playing:
+                    self._train(time.perf_counter() + self.interval / 2)
+                self._maybe_frame()
+            except Exception as exc:  # the page hears of it; the worker goes on serving it
+                log.exception("playground: training or drawing failed")
+                self.playing, self.dirty = False, False
+                self.emit({"type": "error", "message": f"internal error: {exc}; paused"})
 
     def _wait(self) -> float:
         """Seconds to wait for a message when paused: until a frame could be due."""
