@@ -57,7 +57,13 @@ def text_table(headers: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
         parts = [c.rjust(w) if r else c.ljust(w) for c, w, r in zip(cells, widths, right)]
         return "  ".join(parts).rstrip()
 
-    return "\n".join([line(headers), line(["-" * w for w in widths]), *map(line, rows)])
+    return "\n".join(
+        [
+            line(headers),
+            line(["-" * w if h else "" for w, h in zip(widths, headers)]),
+            *map(line, rows),
+        ]
+    )
 
 
 def html_table(

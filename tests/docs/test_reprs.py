@@ -63,8 +63,8 @@ def test_network_summary_rows_match_the_shapes() -> None:
 
 def test_history_repr_is_compact_and_keeps_the_best_epoch() -> None:
     h = seven_epochs()
-    text = repr(h) if type(h).__repr__ is not object.__repr__ else display.history_repr(h)
-    text = display.history_repr(h)
+    text = repr(h)
+    assert text == display.history_repr(h) and h._repr_html_() == display.history_html(h)
     lines = text.splitlines()
     assert lines[0] == "History(7 epochs, the last 5 shown, best epoch 1 (validation))"
     assert lines[1].split() == [
@@ -108,3 +108,36 @@ def test_dir_lists_the_lazy_names() -> None:
 @pytest.mark.parametrize("name", ["train", "load", "History"])
 def test_every_lazy_name_in_dir_resolves(name: str) -> None:
     assert callable(getattr(bp, name))
+
+
+def test_history_to_pandas() -> None:
+    pd = pytest.importorskip("pandas")
+    h = seven_epochs()
+    h.extras["delta_norm_1"] = [0.5 * i for i in range(7)]
+    h.extras["partial"] = [1.0]  # not one value per epoch: left out
+    df = h.to_pandas()
+    assert isinstance(df, pd.DataFrame) and df.index.name == "epoch"
+    assert df.index.tolist() == [1, 2, 3, 4, 5, 6, 7]
+    assert "test_cost" not in df and "partial" not in df  # never measured / not per epoch
+    assert df["val_accuracy"].tolist() == h.val_accuracy
+    assert df["delta_norm_1"].tolist() == [0.0, 0.5, 1.0, 1.5, 2.0, 2.5, 3.0]
+    assert df["train_cost"].idxmin() == 7 and df["val_accuracy"].idxmax() == h.best_epoch
+
+
+def test_a_real_run_shows_compactly() -> None:
+    from backprop.data import load
+
+    data = load("digits", seed=0)
+    net = bp.Network([64, 16, 10], output="softmax", cost="cross-entropy", seed=0)
+    h = bp.train(
+        net, data.X_train, data.y_train, epochs=12, batch_size=10, lr=0.5, seed=0,
+        validation_data=(data.X_val, data.y_val),
+    )  # fmt: skip
+    lines = repr(h).splitlines()
+    assert lines[0].startswith("History(12 epochs, the last 5 shown, best epoch ")
+    shown = [int(line.split()[0]) for line in lines[3:]]
+    assert shown[-5:] == [8, 9, 10, 11, 12] and h.best_epoch in shown
+    best_row = next(line for line in lines[3:] if line.endswith("← best"))
+    assert int(best_row.split()[0]) == h.best_epoch
+    assert f"{100 * max(h.val_accuracy):.2f}%" in best_row  # the best validation accuracy
+    assert len(repr(h)) < 1000 < len(str(h.to_dict()))

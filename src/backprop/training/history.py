@@ -55,6 +55,31 @@ class History:
     def __len__(self) -> int:
         return len(self.epoch)
 
+    def __repr__(self) -> str:
+        """A compact table of the last five epochs and the best one (not every list)."""
+        from ..display import history_repr
+
+        return history_repr(self)
+
+    def _repr_html_(self) -> str:
+        """The table of ``repr``, the best epoch in bold, for notebooks."""
+        from ..display import history_html
+
+        return history_html(self)
+
+    def to_pandas(self) -> Any:
+        """A ``pandas.DataFrame``, one row per epoch indexed by ``epoch``: every series that
+        was measured (columns of only ``None`` are left out) and the per-epoch ``extras``."""
+        try:
+            import pandas as pd  # type: ignore[import-untyped]
+        except ImportError:
+            raise ImportError("History.to_pandas needs pandas: pip install pandas") from None
+        series = {name: getattr(self, name) for name in self.SERIES[1:]}
+        series.update({k: v for k, v in self.extras.items() if len(v) == len(self)})
+        columns = {k: v for k, v in series.items() if any(x is not None for x in v)}
+        frame = pd.DataFrame(columns, index=pd.Index(self.epoch, name="epoch"))
+        return frame.astype({k: "float64" for k in columns if k != "epoch"})
+
     def to_dict(self) -> dict[str, Any]:
         """A JSON-serialisable dict (non-finite numbers become None)."""
         out = {f.name: to_jsonable(getattr(self, f.name), strict=False) for f in fields(self)}
