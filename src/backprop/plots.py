@@ -24,6 +24,7 @@ import numpy as np
 
 from .diagnostics import layer_series
 from .errors import ConfigError
+from .training.metrics import confusion_matrix, predicted_classes
 
 FORMATS = ("png", "svg")
 
@@ -93,12 +94,8 @@ def learning_curves_figure(history, title: str | None = None):
     return fig
 
 
-def confusion(y_true, y_pred, n_classes: int) -> np.ndarray:
-    """Counts C[i, j] of examples of true class i predicted as j."""
-    y_true, y_pred = np.asarray(y_true, dtype=np.int64), np.asarray(y_pred, dtype=np.int64)
-    counts = np.zeros((n_classes, n_classes), dtype=np.int64)
-    np.add.at(counts, (y_true, y_pred), 1)
-    return counts
+#: counts C[i, j] of examples of true class i predicted as j: the library's one confusion matrix
+confusion = confusion_matrix
 
 
 def confusion_matrix_figure(y_true, y_pred, labels=None, title: str | None = None):
@@ -243,7 +240,7 @@ def figures(history, net=None, dataset=None) -> dict[str, object]:
     if net is not None and dataset is not None:
         X, y = _eval_split(dataset)
         if X is not None and getattr(dataset, "n_classes", None) and np.asarray(y).ndim == 1:
-            pred = np.asarray(net.predict(X)).argmax(axis=1)
+            pred = predicted_classes(np.asarray(net.predict(X)))  # argmax a^L
             names = getattr(dataset, "class_names", None) or getattr(dataset, "classes", None)
             labels = list(names) if names is not None and len(names) == dataset.n_classes else None
             out["confusion_matrix"] = confusion_matrix_figure(y, pred, labels)

@@ -33,12 +33,13 @@ import sys
 from pathlib import Path
 
 from ..errors import ConfigError, ModelFileError
+from ..io.checkpoint import load_checkpoint
+from ..jsonable import to_jsonable
+from ..training.callbacks import KEEP, RotatingCheckpoint, checkpoint_files
 
-# the rotating checkpoint callback lives in the library; these names keep the CLI's
-from ..training.callbacks import KEEP  # noqa: F401
-from ..training.callbacks import RotatingCheckpoint as CheckpointDir
-from ..training.callbacks import checkpoint_file_name as file_name  # noqa: F401
-from ..training.callbacks import checkpoint_files as checkpoints
+# the CLI's former names of the library's (tests and scripts list a directory with them)
+checkpoints = checkpoint_files
+__all__ = ["KEEP", "add_arguments", "check_arguments", "checkpoints", "setup"]
 
 _TMP = re.compile(r"^\.ckpt-e\d+-b\d+\.safetensors\.[0-9a-f]+\.tmp$")
 
@@ -102,7 +103,7 @@ def check_arguments(args) -> None:
         raise ConfigError(
             f"--checkpoint {directory}: directory {d.parent} does not exist; create it first"
         )
-    if not args.resume and d.is_dir() and checkpoints(d):
+    if not args.resume and d.is_dir() and checkpoint_files(d):
         raise ConfigError(
             f"--checkpoint {directory} already holds checkpoints of a run; add --resume to "
             "continue it, or give an empty directory"
@@ -114,7 +115,7 @@ def run_identity(config: dict, dataset) -> dict:
     return {"config": dict(config), "data_fingerprint": dataset.fingerprint}
 
 
-def setup(args, session, err=None) -> CheckpointDir | None:
+def setup(args, session, err=None) -> RotatingCheckpoint | None:
     """Add the checkpoint callback to ``session`` and, with --resume, the state to resume.
 
     Prints one line on ``err`` (stderr) saying where the run resumes or that it
@@ -153,7 +154,7 @@ def setup(args, session, err=None) -> CheckpointDir | None:
                 f"backprop: resuming from {path} (epoch {meta['epoch']}, batch {meta['batch']})",
                 file=err,
             )
-    callback = CheckpointDir(directory, identity, every=args.checkpoint_every)
+    callback = RotatingCheckpoint(directory, identity, every=args.checkpoint_every)
     callback.prune()  # a run killed between a write and the deletions left one too many
     session.callbacks.append(callback)
     return callback
@@ -165,9 +166,7 @@ def newest_complete(directory: Path, err) -> tuple[Path, dict, dict] | None:
     A file that fails to load is renamed to ``<name>.corrupt`` (so it is not
     tried, nor counted as one of the newest, again) with a warning on ``err``.
     """
-    from ..io import load_checkpoint
-
-    for path in checkpoints(directory):
+    for path in checkpoint_files(directory):
         try:
             tensors, meta = load_checkpoint(path)
             if not isinstance(meta.get("run"), dict):
@@ -191,7 +190,8 @@ def check_same_run(path: Path, meta: dict, identity: dict) -> None:
     saved, now = run.get("config", {}), identity["config"]
     diffs = []
     for key in sorted(set(saved) | set(now)):
-        if key in _MAY_CHANGE or saved.get(key) == _plain(now.get(key)):
+        # compared as the checkpoint's JSON holds it (tuples become lists)
+        if key in _MAY_CHANGE or saved.get(key) == to_jsonable(now.get(key), strict=False):
             continue
         diffs.append(f"{_flag(key)} {_show(saved.get(key))} there, {_show(now.get(key))} now")
     if run.get("data_fingerprint") != identity["data_fingerprint"]:
@@ -212,15 +212,6 @@ def _show(value) -> str:
     if isinstance(value, list):
         return ",".join(map(str, value))
     return "(none)" if value is None else str(value)
-
-
-def _plain(value):
-    """``value`` as it comes back from the checkpoint's JSON (tuples become lists)."""
-    if isinstance(value, tuple):
-        return [_plain(v) for v in value]
-    if isinstance(value, list):
-        return [_plain(v) for v in value]
-    return value
 
 
 def _remove_stray_temporaries(directory: Path) -> None:

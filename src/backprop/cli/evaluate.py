@@ -53,6 +53,7 @@ def run(args) -> int:
     from .. import io
     from ..errors import ConfigError
     from ..training import evaluate
+    from ..training.metrics import confusion_matrix, predicted_classes
 
     net = io.load(args.model)
     meta = net.metadata or {}
@@ -104,7 +105,7 @@ def run(args) -> int:
     if fingerprint:
         result["same_data_as_training"] = fingerprint == dataset.fingerprint
     if dataset.n_classes is not None:
-        predicted = net.predict(X).argmax(axis=1)
+        predicted = predicted_classes(net.predict(X))  # argmax a^L
         confusion = confusion_matrix(y, predicted, dataset.n_classes)
         result["accuracy"] = accuracy
         result["confusion_matrix"] = confusion.tolist()
@@ -141,14 +142,6 @@ def check_fits(net, dataset, model: str, spec: str) -> None:
             f"{model} has {net.sizes[-1]} outputs but {spec} has {dataset.n_outputs} {kind}; "
             "evaluate it on data shaped like its training data"
         )
-
-
-def confusion_matrix(y_true, y_pred, n_classes: int) -> np.ndarray:
-    """Counts C[i, j] of examples of true class i predicted as class j, shape (k, k)."""
-    y_true = np.asarray(y_true, dtype=np.int64)
-    y_pred = np.asarray(y_pred, dtype=np.int64)
-    counts = np.bincount(y_true * n_classes + y_pred, minlength=n_classes * n_classes)
-    return counts.reshape(n_classes, n_classes)
 
 
 def format_confusion(confusion: np.ndarray, labels) -> str:
