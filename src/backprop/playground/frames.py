@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from ..plots import confusion
+from ..training import confusion_matrix
 from .datasets import FEATURES
 
 if TYPE_CHECKING:
@@ -75,7 +75,7 @@ def _metrics(session: Session) -> dict[str, Any]:
         else (session.F_train, session.data.y_train)
     )
     pred = predicted_class(session, net.predict(F).T)
-    out["confusion"] = confusion(true_class(session, y), pred, k).tolist()
+    out["confusion"] = confusion_matrix(true_class(session, y), pred, k).tolist()
     return out
 
 

@@ -61,7 +61,7 @@ def new_token() -> str:
 
 
 def _static(name: str) -> str:
-    return resources.files(__package__).joinpath("static", name).read_text("utf-8")
+    return (resources.files(__package__) / "static" / name).read_text("utf-8")
 
 
 class Guard:
