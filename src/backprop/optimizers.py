@@ -182,6 +182,21 @@ class Adam(Optimizer):
 
 OPTIMIZERS = ("sgd", "momentum", "nesterov", "adam")
 
+#: ``backprop.train``'s learning rate when none is given: the book's η = 3.0 for plain SGD (its
+#: chapter-1 run, on the Network's default sigmoid/quadratic/N(0, 1) network); a tenth of it
+#: with momentum μ = 0.9, whose steady step is α/(1 − μ) = 10α; Kingma and Ba's 0.001 for Adam
+DEFAULT_LR = {"sgd": 3.0, "momentum": 0.3, "nesterov": 0.3, "adam": 0.001}
+
+
+def default_lr(optimizer: str | Optimizer) -> float:
+    """The learning rate ``backprop.train`` uses for ``optimizer`` when ``lr`` is not given:
+    :data:`DEFAULT_LR`, or an :class:`Optimizer` object's own ``lr``."""
+    if isinstance(optimizer, Optimizer):
+        return float(optimizer.lr)
+    if optimizer not in DEFAULT_LR:
+        raise one_of("optimizer", optimizer, OPTIMIZERS)
+    return DEFAULT_LR[optimizer]
+
 
 def get(name: str | Optimizer, lr: float, **hyper: float) -> Optimizer:
     """The optimiser called ``name`` with learning rate ``lr``.
