@@ -49,6 +49,8 @@ def test_inputs_are_put_in_the_playgrounds_order():
         (msg("points", points=[[0, 0, 1], [9, 0, 0]]), "[-6, 6]"),
         (msg("csv", text=5), "CSV file's contents"),
         (msg("export", format="pickle"), "format must be one of"),
+        (msg("speed", epochs_per_s=0), "epochs_per_s must lie in"),
+        (msg("speed", epochs_per_s="fast"), "epochs_per_s must be a number"),
     ],
 )
 def test_bad_messages_are_refused_with_a_reason(raw, says):

@@ -66,3 +66,18 @@ def test_a_failure_is_reported_and_the_worker_keeps_serving(worker, monkeypatch)
     msgs = drain(worker, 0.5)
     assert any(m["type"] == "inspect" for m in msgs)
     assert any(m["type"] == "frame" and m["epoch"] == 2 for m in msgs)
+
+
+def test_the_page_can_slow_training_down(worker):
+    assert worker.out.get(timeout=5)["type"] == "network"
+    worker.post({"type": "speed", "epochs_per_s": 20.0})
+    worker.post({"type": "play"})
+    start = time.monotonic()
+    last = 0
+    while time.monotonic() - start < 1.0:
+        for m in drain(worker, 0.05):
+            if m["type"] == "frame":
+                last = m["epoch"]
+                worker.post({"type": "ack"})
+    worker.post({"type": "pause"})
+    assert 12 <= last <= 24  # 20 epochs a second, for one second

@@ -166,6 +166,7 @@ MESSAGES: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     "points": (("points",), ()),
     "csv": (("text",), ()),
     "export": (("format",), ()),
+    "speed": (("epochs_per_s",), ()),
 }
 
 
@@ -256,7 +257,13 @@ def _check_export(msg: dict[str, Any]) -> None:
     _choice(msg, "format", ("model", "onnx"))
 
 
+def _check_speed(msg: dict[str, Any]) -> None:
+    if msg["epochs_per_s"] is not None:
+        msg["epochs_per_s"] = _num(msg, "epochs_per_s", 0.1, 10_000.0)
+
+
 _CHECKS = {
+    "speed": _check_speed,
     "export": _check_export,
     "config": _check_config,
     "select": _check_select,

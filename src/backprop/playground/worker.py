@@ -47,6 +47,8 @@ class Worker(threading.Thread):
         self.unacked = 0  # frames sent that the page has not drawn yet
         self.sent_at = 0.0
         self.frame_cost = 0.0  # seconds the last frame took to build
+        self.rate: float | None = None  # epochs per second, None: as fast as it goes
+        self.next_epoch = 0.0
         self.stopped = threading.Event()
 
     # -- from the event loop ---------------------------------------------------
@@ -66,7 +68,7 @@ class Worker(threading.Thread):
     def run(self) -> None:
         self.emit(network_message(self.session))
         while not self.stopped.is_set():
-            self._drain(0.0 if self.playing else self._wait())
+            self._drain(self._pace() if self.playing else self._wait())
             try:
                 if self.playing:
                     self._train(time.perf_counter() + self.interval / 2)
@@ -75,6 +77,12 @@ class Worker(threading.Thread):
                 log.exception("playground: training or drawing failed")
                 self.playing, self.dirty = False, False
                 self.emit({"type": "error", "message": f"internal error: {exc}; paused"})
+
+    def _pace(self) -> float:
+        """Seconds to wait while playing: 0 at full speed, else until the next epoch is due."""
+        if self.rate is None:
+            return 0.0
+        return min(max(self.next_epoch - time.perf_counter(), 0.0), 0.05)
 
     def _wait(self) -> float:
         """Seconds to wait for a message when paused: until a frame could be due."""
@@ -99,7 +107,11 @@ class Worker(threading.Thread):
 
     def _train(self, until: float) -> None:
         s = self.session
-        while time.perf_counter() < until and self.inbox.empty():
+        while (now := time.perf_counter()) < until and self.inbox.empty():
+            if self.rate is not None:  # the page asked for so many epochs a second
+                if now < self.next_epoch:
+                    return
+                self.next_epoch = max(self.next_epoch + 1 / self.rate, now - 0.1)
             if not s.train_epoch():
                 self.playing = False
                 self.emit(
@@ -161,6 +173,9 @@ class Worker(threading.Thread):
                 self.playing = False
                 self._rebuilt()
             self.dirty = True
+        elif kind == "speed":
+            self.rate = msg["epochs_per_s"]
+            self.next_epoch = time.perf_counter()
         elif kind == "select":
             s.selected = None if msg["neuron"] is None else tuple(msg["neuron"])
             self.dirty = True

@@ -17,7 +17,7 @@ const DEFAULTS = {
   hidden: [4, 2], activations: ["tanh", "tanh"], lr: 0.03, regularization: "none",
   reg_rate: 0, batch_size: 10, cost: "quadratic", optimizer: "sgd", dropout: 0,
 };
-const PAGE_DEFAULTS = { showTest: false, discretize: false };
+const PAGE_DEFAULTS = { showTest: false, discretize: false, speed: "max" };
 
 const $ = (id) => document.getElementById(id);
 let state = loadState();
@@ -40,6 +40,7 @@ function loadState() {
     if (v === undefined) continue;
     if (k === "inputs" || k === "activations") s[k] = v ? v.split(",") : [];
     else if (k === "hidden") s.hidden = v ? v.split(",").map(Number) : [];
+    else if (k === "speed") p.speed = v;
     else if (k in PAGE_DEFAULTS) p[k] = v === "1";
     else if (k in s && typeof DEFAULTS[k] === "number") s[k] = Number(v);
     else if (k in s) s[k] = v;
@@ -51,12 +52,16 @@ function loadState() {
 
 function saveState() {
   const parts = Object.entries(state).map(([k, v]) => `${k}=${encodeURIComponent(Array.isArray(v) ? v.join(",") : v)}`);
-  for (const k in page) parts.push(`${k}=${page[k] ? 1 : 0}`);
+  for (const k in page) parts.push(`${k}=${typeof page[k] === "boolean" ? (page[k] ? 1 : 0) : encodeURIComponent(page[k])}`);
   history.replaceState(null, "", `${location.pathname}${location.search}#${parts.join("&")}`);
 }
 
 function send(msg) {
   if (ws && ws.readyState === WebSocket.OPEN) ws.send(JSON.stringify(msg));
+}
+
+function sendSpeed() {
+  send({ type: "speed", epochs_per_s: page.speed === "max" ? null : Number(page.speed) });
 }
 
 function sendConfig() {
@@ -69,7 +74,7 @@ function sendConfig() {
 function connect() {
   const proto = location.protocol === "https:" ? "wss" : "ws";
   ws = new WebSocket(`${proto}://${location.host}/ws?token=${encodeURIComponent(TOKEN)}`);
-  ws.onopen = () => sendConfig();
+  ws.onopen = () => { sendConfig(); sendSpeed(); };
   ws.onmessage = (ev) => {
     stats.messages++;
     const msg = JSON.parse(ev.data);
@@ -161,6 +166,7 @@ function syncControls() {
     $(id).value = state[key]; $(`${id}-value`).textContent = state[key];
   }
   $("show-test").checked = page.showTest; $("discretize").checked = page.discretize;
+  $("speed").value = page.speed;
   $("layer-count").textContent = state.hidden.length;
   datasetButtons();
 }
@@ -195,6 +201,7 @@ function bindControls() {
     if (!state.hidden.length) state.dropout = 0;
     sendConfig(); syncControls();
   };
+  $("speed").onchange = () => { page.speed = $("speed").value; saveState(); sendSpeed(); };
   $("show-test").onchange = () => { page.showTest = $("show-test").checked; saveState(); drawPoints(); };
   $("discretize").onchange = () => { page.discretize = $("discretize").checked; saveState(); if (frame) drawHeat(frame); };
   $("explain").onclick = () => {
