@@ -132,7 +132,7 @@ def test_read_metadata(tmp_path):
     net.save(tmp_path / "m.safetensors", metadata={"k": "v"})
     doc = io.read_metadata(tmp_path / "m.safetensors")
     assert doc["sizes"] == [3, 5, 2] and doc["activations"] == ["tanh", "identity"]
-    assert doc["format"] == "backprop.model" and doc["format_version"] == 2
+    assert doc["format"] == "backprop.model" and doc["format_version"] == 3
     assert doc["library_version"] == bp.__version__ and doc["n_params"] == 3 * 5 + 5 + 5 * 2 + 2
     assert doc["metadata"] == {"k": "v"}
     (tmp_path / "bad.safetensors").write_bytes(MALFORMED["checksum mismatch"][0])
@@ -158,6 +158,20 @@ def _sha(arrays, doc: dict | None = None) -> str:
         h.update(np.ascontiguousarray(a).astype(a.dtype.newbyteorder("<")).tobytes())
     if doc is not None:
         h.update(_canonical(doc))
+    return h.hexdigest()
+
+
+def _sha3(tensors: dict, doc: dict) -> str:
+    """The format-version-3 checksum, written out from docs/model-format.md: the manifest
+    ``[[name, dtype code, shape], …]`` by name, the bytes by name, the canonical document."""
+    codes = {"float64": "F64", "float32": "F32", "int64": "I64", "bool": "BOOL"}
+    names = sorted(tensors)
+    manifest = [[n, codes[str(tensors[n].dtype)], list(tensors[n].shape)] for n in names]
+    h = hashlib.sha256(json.dumps(manifest).replace(", ", ",").encode())
+    for n in names:
+        a = tensors[n]
+        h.update(np.ascontiguousarray(a).astype(a.dtype.newbyteorder("<")).tobytes())
+    h.update(_canonical(doc))
     return h.hexdigest()
 
 
@@ -189,7 +203,8 @@ def test_reads_with_safetensors_numpy_and_torch(tmp_path, dtype):
     assert doc["activations"] == ["relu", "relu", "softmax"] and doc["cost"] == "cross-entropy"
     assert doc["metadata"] == {"metrics": {"accuracy": 0.5}}
     params = [p for l in net.W.keys() for p in (net.W[l], net.b[l].ravel())]
-    assert doc["sha256"] == _sha(params, doc)
+    assert doc["format_version"] == 3 and doc["sha256"] == _sha3(arrays, doc)
+    assert doc["sha256"] != _sha(params, doc)  # not the version-2 rule (no names)
     assert doc["sha256"] != _sha(params)  # not the version-1 rule (tensors only)
 
     # The stored tensors drop into torch.nn.Linear as they are (W^l is (out, in)).
@@ -615,8 +630,10 @@ def test_checksum_covers_non_ascii_metadata(tmp_path):
     (n,) = struct.unpack("<Q", path.read_bytes()[:8])
     header = json.loads(path.read_bytes()[8 : 8 + n])
     doc = json.loads(header["__metadata__"]["backprop"])
-    params = [p for l in net.W.keys() for p in (net.W[l], net.b[l].ravel())]
-    assert doc["sha256"] == _sha(params, doc)
+    params = {n: p for l in net.W.keys() for n, p in ((f"W{l}", net.W[l]), (f"b{l}", net.b[l]))}
+    assert doc["sha256"] == _sha3(
+        {n: p.reshape(-1) if n[0] == "b" else p for n, p in params.items()}, doc
+    )
     # The same document stored pretty-printed with its keys in reverse order still verifies.
     reordered = dict(reversed(list(doc.items())))
     header["__metadata__"]["backprop"] = json.dumps(reordered, indent=2, ensure_ascii=False)
@@ -802,8 +819,8 @@ def test_checkpoint_checksum_follows_the_documented_rule(tmp_path):
     path = tmp_path / "ckpt.safetensors"
     tensors, _ = _saved_checkpoint(path)
     _, doc, _ = _checkpoint_parts(path)
-    assert doc["format_version"] == 2
-    assert doc["sha256"] == _sha([tensors[name] for name in sorted(tensors)], doc)
+    assert doc["format_version"] == 3
+    assert doc["sha256"] == _sha3(tensors, doc)
 
 
 @pytest.mark.parametrize("case", list(CHECKPOINT_EDITS))
@@ -816,7 +833,7 @@ def test_checkpoint_metadata_edit(tmp_path, case, reseal):
     header, doc, buffer = _checkpoint_parts(path)
     CHECKPOINT_EDITS[case](doc)
     if reseal:
-        doc["sha256"] = _sha([tensors[name] for name in sorted(tensors)], doc)
+        doc["sha256"] = _sha3(tensors, doc)
     header["__metadata__"]["backprop"] = json.dumps(doc)
     path.write_bytes(_pack(header, buffer))
     if not reseal:
@@ -878,7 +895,7 @@ def test_documented_snippets(tmp_path, monkeypatch):
     exec(write, ns)
     written = bp.load("m.safetensors")
     assert written.activations == ["tanh", "sigmoid"] and np.array_equal(written.W[2], W2)
-    assert written.metadata == {} and io.read_metadata("m.safetensors")["format_version"] == 2
+    assert written.metadata == {} and io.read_metadata("m.safetensors")["format_version"] == 3
 
 
 @pytest.mark.parametrize("output", OUTPUTS)

@@ -2,8 +2,8 @@
 
 A checkpoint is the same safetensors container as a model file (see
 :mod:`backprop.io.container`) with ``format`` ``"backprop.checkpoint"`` and the
-caller's ``meta`` in the document; the tensors are stored in name order and the
-checksum covers them and the document. It knows nothing of networks, so the
+caller's ``meta`` in the document; the checksum covers every tensor's name, dtype,
+shape and bytes, and the document (format version 3). It knows nothing of networks, so the
 training loop (which writes :class:`~backprop.training.TrainState`) can use it.
 """
 
@@ -61,7 +61,7 @@ def save_checkpoint(
         "library_version": __version__,
         "meta": to_jsonable(dict(meta), "checkpoint meta"),
     }
-    container.seal(doc, (arrays[name] for name in order))
+    container.seal(doc, {name: arrays[name] for name in order})
     container.write(path, {name: arrays[name] for name in order}, doc)
     return Path(path)
 
@@ -79,5 +79,5 @@ def load_checkpoint(path: str | os.PathLike[str]) -> tuple[dict[str, np.ndarray]
     meta = doc.get("meta")
     if not isinstance(meta, dict):
         raise ModelFileError(f"{where}: the metadata has no 'meta' object")
-    container.verify_checksum(doc, [tensors[name] for name in sorted(tensors)], signed, where)
+    container.verify_checksum(doc, tensors, signed, where, sorted(tensors))
     return tensors, meta

@@ -25,7 +25,6 @@ import hashlib
 import json
 import math
 import os
-import stat
 import struct
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
@@ -33,6 +32,7 @@ from typing import Any
 import numpy as np
 
 from .._atomic import atomic_write
+from .._files import MODEL_FILE_LIMIT, read_regular_file
 from ..errors import ModelFileError
 
 __all__ = [
@@ -45,6 +45,7 @@ __all__ = [
     "METADATA_KEY",
     "MODEL_FORMAT",
     "cannot_load",
+    "checksum",
     "dtype_code",
     "read",
     "seal",
@@ -53,9 +54,11 @@ __all__ = [
 ]
 
 #: Version of the JSON document stored in the header; bumped on incompatible changes.
-#: Version 2 (written now): ``sha256`` covers the tensor bytes and the metadata document.
-#: Version 1 (still read): ``sha256`` covers the tensor bytes only.
-FORMAT_VERSION = 2
+#: Version 3 (written now): ``sha256`` covers every tensor's name, dtype and shape (the
+#: manifest), the tensor bytes in name order, and the metadata document.
+#: Version 2 (still read): the tensor bytes in the reader's order and the document.
+#: Version 1 (still read, with a warning): the tensor bytes only.
+FORMAT_VERSION = 3
 #: The ``__metadata__`` key whose value is our JSON document.
 METADATA_KEY = "backprop"
 MODEL_FORMAT = "backprop.model"
@@ -132,15 +135,33 @@ def write(path: str | os.PathLike[str], tensors: Mapping[str, np.ndarray], doc: 
                 f.write(arrays[name].reshape(-1).view(np.uint8).data)
 
 
-def seal(doc: Document, arrays: Iterable[np.ndarray]) -> None:
-    """Set ``doc["sha256"]``: the checksum of the arrays and of ``doc`` as readers will parse it."""
+def seal(doc: Document, tensors: Mapping[str, np.ndarray]) -> None:
+    """Set ``doc["sha256"]``: the checksum (format version 3) of the named tensors and of
+    ``doc`` as readers will parse it."""
     stored = json.loads(json.dumps(doc, ensure_ascii=False, allow_nan=False))
-    doc["sha256"] = _sha256(arrays, _signed_part(stored))
+    doc["sha256"] = checksum(tensors, _signed_part(stored))
 
 
-def _sha256(arrays: Iterable[np.ndarray], signed: bytes) -> str:
-    """SHA-256 of the arrays' little-endian C-order bytes in the given order, then ``signed``."""
-    h = hashlib.sha256()
+def checksum(tensors: Mapping[str, np.ndarray], signed: bytes) -> str:
+    """The format-version-3 checksum: SHA-256 of the manifest, the bytes, then ``signed``.
+
+    The manifest is the canonical JSON (sorted, no spaces, ASCII) of
+    ``[[name, dtype code, shape], …]`` for every tensor, in name order; then come
+    the tensors' little-endian C-order bytes in the same order. So renaming a
+    tensor, or changing a dtype or a shape in the header, is a checksum mismatch.
+    """
+    order = sorted(tensors)
+    manifest = [
+        [name, dtype_code(np.asarray(tensors[name]).dtype), list(np.shape(tensors[name]))]
+        for name in order
+    ]
+    text = json.dumps(manifest, separators=(",", ":"), ensure_ascii=True).encode("ascii")
+    return _sha256([tensors[name] for name in order], signed, prefix=text)
+
+
+def _sha256(arrays: Iterable[np.ndarray], signed: bytes, prefix: bytes = b"") -> str:
+    """SHA-256 of ``prefix``, the arrays' little-endian C-order bytes in order, then ``signed``."""
+    h = hashlib.sha256(prefix)
     for arr in arrays:
         arr = np.asarray(arr)
         h.update(np.asarray(arr, dtype=arr.dtype.newbyteorder("<")).tobytes(order="C"))
@@ -192,28 +213,39 @@ def read(path: str | os.PathLike[str], where: str, fmt: str) -> tuple[Tensors, D
     return tensors, doc, signed
 
 
-def verify_checksum(doc: Document, arrays: list[np.ndarray], signed: bytes, where: str) -> None:
-    """Compare ``sha256`` with the tensors' bytes followed by ``signed`` (see :func:`read`)."""
-    if _sha256(arrays, signed) != doc["sha256"]:
+def verify_checksum(
+    doc: Document,
+    tensors: Mapping[str, np.ndarray],
+    signed: bytes,
+    where: str,
+    order: Sequence[str],
+) -> None:
+    """Compare ``sha256`` with the checksum of the file's format version (see :func:`read`).
+
+    Version 3 covers every tensor of ``tensors`` with its name, dtype and shape
+    (:func:`checksum`); versions 1 and 2 cover the bytes of the tensors named in
+    ``order`` (the order their writer used) and, in version 2, ``signed``.
+    """
+    if doc["format_version"] >= 3:
+        found = checksum(tensors, signed)
+    else:
+        found = _sha256([tensors[name] for name in order], signed)
+    if found != doc["sha256"]:
         raise ModelFileError(
             f"{where}: checksum mismatch, the file's contents are corrupted; use an intact copy"
         )
 
 
 def _read_bytes(path: str | os.PathLike[str], where: str) -> bytes:
-    try:
-        with open(path, "rb") as f:
-            if not stat.S_ISREG(os.fstat(f.fileno()).st_mode):
-                raise ModelFileError(f"{where}: not a regular file")
-            return f.read()
-    except FileNotFoundError:
-        raise ModelFileError(f"{where}: no such file; check the path") from None
-    except IsADirectoryError:
-        raise ModelFileError(f"{where}: it is a directory, not a file") from None
-    except PermissionError:
-        raise ModelFileError(f"{where}: permission denied") from None
-    except (OSError, TypeError, ValueError) as exc:
-        raise ModelFileError(f"{where}: {exc}") from None
+    """The file's bytes: a regular file within the size limit (see :mod:`backprop._files`)."""
+    if isinstance(path, (str, os.PathLike)):
+        if os.path.isdir(path):
+            raise ModelFileError(f"{where}: it is a directory, not a file")
+        if not os.path.exists(path):
+            raise ModelFileError(f"{where}: no such file; check the path")
+    return read_regular_file(
+        path, ModelFileError, limit=MODEL_FILE_LIMIT, what="model files", prefix=where
+    )
 
 
 def _split(data: bytes, where: str) -> tuple[dict[str, Any], memoryview]:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import copy
 import os
+import warnings
 from typing import Any
 
 import numpy as np
@@ -20,7 +21,7 @@ from ..network import DTYPES, Layers, Network
 from . import container
 from .container import few, is_count, short
 
-__all__ = ["load", "read_metadata"]
+__all__ = ["UnverifiedModelWarning", "load", "read_metadata"]
 
 Architecture = dict[str, Any]
 
@@ -68,15 +69,36 @@ def _load_model(path: str | os.PathLike[str]) -> tuple[Network, dict[str, Any]]:
         if tensors[name].dtype != np.dtype(dtype):
             code = container.dtype_code(tensors[name].dtype)
             raise ModelFileError(f"{where}: tensor {name} is {code} but the metadata says {dtype}")
-    container.verify_checksum(doc, [tensors[name] for name in expected], signed, where)
+    container.verify_checksum(doc, tensors, signed, where, expected)
     for name in expected:
         if not np.isfinite(tensors[name]).all():
             raise ModelFileError(f"{where}: tensor {name} holds NaN or inf values")
     net = _network(arch, where)
     net.W = Layers(1, [np.ascontiguousarray(tensors[f"W{l}"]) for l in range(1, L + 1)])
     net.b = Layers(1, [tensors[f"b{l}"].reshape(-1, 1).copy() for l in range(1, L + 1)])
+    if doc["format_version"] == 1:
+        _warn_version_1(doc, path)
     net.metadata = copy.deepcopy(doc["metadata"])
     return net, doc
+
+
+def _warn_version_1(doc: dict[str, Any], path: str | os.PathLike[str]) -> None:
+    """Format version 1's checksum covers the tensor bytes only: say so, drop what it cannot
+    vouch for (the caller's metadata: class names, data, metrics)."""
+    dropped = sorted(doc["metadata"])
+    doc["metadata"] = {}
+    warnings.warn(
+        f"{os.fspath(path)!r} is a format-version-1 model file: its checksum covers the "
+        "weights only, so its activations and cost are unverified and its metadata"
+        + (f" ({few(dropped)})" if dropped else "")
+        + " was ignored; load it, check it, and save it again to get a verified file",
+        UnverifiedModelWarning,
+        stacklevel=4,
+    )
+
+
+class UnverifiedModelWarning(UserWarning):
+    """A model file was loaded whose checksum does not cover its metadata (format version 1)."""
 
 
 def _network(arch: Architecture, where: str) -> Network:

@@ -94,7 +94,7 @@ def save(
                 "train with a lower learning rate"
             )
     doc = model_document(net, {**net.metadata, **(metadata or {})})
-    container.seal(doc, tensors.values())
+    container.seal(doc, tensors)
     container.write(path, tensors, doc)
     return Path(path)
 
