@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+import time
 import urllib.error
 import urllib.request
 
@@ -185,3 +186,32 @@ def test_cli_refuses_a_port_in_use(live, capsys):
     assert main(["playground", "--port", str(live.port), "--no-browser"]) == 2
     err = capsys.readouterr().err
     assert "cannot listen on 127.0.0.1" in err and "choose another --port" in err
+
+
+def test_the_command_serves_until_ctrl_c():
+    import signal
+
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "backprop", "playground", "--no-browser", "--port", "0"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        line = proc.stdout.readline()
+        assert line.startswith("backprop playground at http://127.0.0.1:"), line
+        address = line.split()[3]
+        assert "?token=" in address and len(address.split("?token=")[1]) >= 32
+        for _ in range(50):  # the socket listens before uvicorn's loop starts
+            try:
+                with urllib.request.urlopen(address, timeout=5) as r:
+                    assert r.status == 200
+                break
+            except urllib.error.URLError:
+                time.sleep(0.1)
+        with pytest.raises(urllib.error.HTTPError):
+            urllib.request.urlopen(address.split("?")[0], timeout=5)
+    finally:
+        proc.send_signal(signal.SIGINT)
+        _, err = proc.communicate(timeout=15)
+    assert proc.returncode in (0, 130) and "Traceback" not in err
