@@ -23,8 +23,9 @@ from typing import ClassVar
 
 import numpy as np
 
-from .activations import Activation, Recorder, Workspace, kernels_follow, owner
+from .activations import Activation
 from .errors import ConfigError, one_of
+from .kernels import Recorder, Workspace, kernels_follow, owner
 from .types import Array
 
 

@@ -6,7 +6,7 @@ from typing import Any
 
 import numpy as np
 
-from ..activations import Workspace
+from ..kernels import Workspace
 from ..network import Network
 from ..types import Array
 

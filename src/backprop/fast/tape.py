@@ -1,6 +1,6 @@
 """The tape of :class:`~backprop.fast.step.FastStep`: one batch size's buffers and NumPy calls.
 
-A :class:`Tape` is the :class:`backprop.activations.Recorder` the activations'
+A :class:`Tape` is the :class:`backprop.kernels.Recorder` the activations'
 and costs' kernels record into; the step replays ``ops`` for every mini-batch
 of that size. The order of the recording is the order of the equations:
 forward (z^l, σ, dropout), BP1, then for l = L..1 BP2 (with W^l before its
