@@ -25,10 +25,15 @@ This module is the one readable statement of BP1–BP4: ``train(...,
 engine="readable")`` trains through :meth:`Network.forward` and
 :meth:`Network.backward`, and the fast engine (:mod:`backprop.fast`) is tested
 equal to them.
+
+The arrays may be NumPy's or another array library's (``net.to("torch")``, ``"cupy"``,
+``"array_api_strict"``; see :mod:`backprop.backends`): the maths uses the namespace of
+its arrays (``xp = self.xp``) and the array API standard's functions only.
 """
 
 from __future__ import annotations
 
+import math
 import os
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
@@ -208,7 +213,7 @@ class Network:
 
     @property
     def n_params(self) -> int:
-        return sum(int(w.size + b.size) for w, b in zip(self.W, self.b))
+        return sum(math.prod(w.shape) + math.prod(b.shape) for w, b in zip(self.W, self.b))
 
     def params(self) -> list[Array]:
         """[W^1, b^1, …, W^L, b^L]: the arrays an optimiser updates in place."""
@@ -229,8 +234,8 @@ class Network:
         """A deep copy: same architecture, weights and metadata."""
         new = object.__new__(Network)
         new.__dict__.update(self.__dict__)
-        new.W = Layers(1, [w.copy() for w in self.W])
-        new.b = Layers(1, [b.copy() for b in self.b])
+        new.W = Layers(1, [_copy(w) for w in self.W])
+        new.b = Layers(1, [_copy(b) for b in self.b])
         new.act = Layers(1, list(self.act))
         new.metadata = dict(self.metadata)
         return new
@@ -239,15 +244,39 @@ class Network:
         """A copy in another precision."""
         new = self.copy()
         new.dtype = validation.dtype(dtype)
-        new.W = Layers(1, [w.astype(new.dtype) for w in self.W])
-        new.b = Layers(1, [b.astype(new.dtype) for b in self.b])
+        new.W = Layers(1, [_astype(w, new.dtype) for w in self.W])
+        new.b = Layers(1, [_astype(b, new.dtype) for b in self.b])
         return new
+
+    @property
+    def xp(self) -> Any:
+        """The array namespace of every W[l], b[l]: ``numpy`` itself for a NumPy network."""
+        return _namespace(self.W[1])
+
+    @property
+    def device(self) -> Any:
+        """The device every W[l], b[l] lives on (``"cpu"`` for NumPy)."""
+        from .backends import device_of
+
+        return device_of(self.W[1])
+
+    def to(self, library: str, device: str | None = None) -> Network:
+        """A copy on another array library and device (see :mod:`backprop.backends`).
+
+        ``library`` is ``"numpy"``, ``"torch"``, ``"cupy"`` or ``"array_api_strict"``;
+        ``device`` e.g. ``"cpu"`` or ``"cuda"``. Each W[l], b[l] crosses once (a copy);
+        raises ConfigError, saying what to install, for a missing library or GPU.
+        """
+        from .backends.move import move
+
+        return move(self, library, device)
 
     def save(self, path: str | os.PathLike[str], metadata: dict[str, Any] | None = None) -> Any:
         """Write this network to a safetensors model file (see :func:`backprop.io.save`)."""
         from .io.model_writer import save  # the writer is core: it needs no Network class
 
-        return save(self, path, metadata=metadata)
+        net = self if self.xp is np else self.to("numpy")  # the same file from any device
+        return save(net, path, metadata=metadata)
 
     def __repr__(self) -> str:
         return (
@@ -282,7 +311,7 @@ class Network:
         (m,) are turned into one-hot rows). ``masks`` are the dropout masks the
         ``trace`` was computed with (see :meth:`forward`).
         """
-        z, a, L = trace.z, trace.a, self.L
+        z, a, L, xp = trace.z, trace.a, self.L, self.xp
         m = a[0].shape[1]
         t = self._targets(T, m).T
         r = self._masks(masks, m)
@@ -293,7 +322,7 @@ class Network:
             delta[l] = (self.W[l + 1].T @ delta[l + 1]) * self.act[l].prime(z[l], s)  # BP2
             if r[l] is not None:
                 delta[l] = delta[l] * r[l]  # BP2 ∘ r^l/q: a dropped neuron passes no error
-        db = Layers(1, [delta[l].sum(axis=1, keepdims=True) / m for l in delta.keys()])  # BP3
+        db = Layers(1, [xp.sum(delta[l], axis=1, keepdims=True) / m for l in delta.keys()])  # BP3
         dW = Layers(1, [delta[l] @ a[l - 1].T / m for l in delta.keys()])  # BP4
         return Gradients(delta=delta, W=dW, b=db)
 
@@ -306,7 +335,7 @@ class Network:
         trace = self.forward(X)
         t = self._targets(T, trace.a[0].shape[1]).T
         L = self.L
-        return float(self.cost_fn.value(trace.z[L], trace.a[L], t, self.act[L]).mean())
+        return float(self.xp.mean(self.cost_fn.value(trace.z[L], trace.a[L], t, self.act[L])))
 
     def predict(self, X: ArrayLike) -> Array:
         """The output a^L for ``X``, as rows: shape (m, n_L)."""
@@ -318,7 +347,14 @@ class Network:
     # -- edges -------------------------------------------------------------
 
     def _inputs(self, X: ArrayLike) -> Array:
-        """Validate ``X`` and return it as (m, n_0) in the network's dtype."""
+        """Validate ``X`` and return it as (m, n_0) in the network's dtype and namespace."""
+        if self.xp is not np:  # another array library: NumPy data checked here, moved once
+            from .backends.move import inputs
+
+            return inputs(self, X)
+        return self._numpy_inputs(X)
+
+    def _numpy_inputs(self, X: ArrayLike) -> Array:
         X = np.asarray(X)
         if X.ndim == 1:
             X = X.reshape(1, -1)
@@ -334,7 +370,14 @@ class Network:
         return X.astype(self.dtype, copy=False)
 
     def _targets(self, T: ArrayLike, m: int) -> Array:
-        """Validate targets and return them as (m, n_L) in the network's dtype."""
+        """Validate targets and return them as (m, n_L) in the network's dtype and namespace."""
+        if self.xp is not np:
+            from .backends.move import targets
+
+            return targets(self, T, m)
+        return self._numpy_targets(T, m)
+
+    def _numpy_targets(self, T: ArrayLike, m: int) -> Array:
         T = np.asarray(T)
         n_L = self.sizes[-1]
         if T.ndim == 1 and n_L > 1 and T.dtype.kind in "iu":
@@ -366,6 +409,26 @@ class Network:
                     )
                 r[l] = mask
         return r
+
+
+def _namespace(x: Any) -> Any:
+    """The array namespace of ``x``: NumPy itself for NumPy arrays (else array-api-compat's)."""
+    if isinstance(x, np.ndarray):
+        return np
+    from .backends import namespace_of
+
+    return namespace_of(x)
+
+
+def _copy(x: Array) -> Array:
+    return x.copy() if isinstance(x, np.ndarray) else _namespace(x).asarray(x, copy=True)
+
+
+def _astype(x: Array, dtype: str) -> Array:
+    if isinstance(x, np.ndarray):
+        return x.astype(dtype)
+    xp = _namespace(x)
+    return xp.astype(x, getattr(xp, dtype))
 
 
 def _check_sizes(sizes: Sequence[int]) -> list[int]:

@@ -140,6 +140,8 @@ def test_real_server_checks_token_and_origin_over_sockets(live):
     with pytest.raises(InvalidStatus):
         connect(ws_url.replace(live.token, "x"), origin=live.base, open_timeout=5).close()
     with connect(ws_url, origin=live.base, open_timeout=5, max_size=None) as ws:
+        hello = json.loads(ws.recv(timeout=10))
+        assert hello["type"] == "hello" and set(hello["datasets"]) >= {"circle", "spiral", "plane"}
         assert json.loads(ws.recv(timeout=10))["type"] == "network"
         ws.send("x" * 10_000_000)  # 10 MB: refused with a message, connection kept
         msg = json.loads(ws.recv(timeout=10))

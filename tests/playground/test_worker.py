@@ -34,7 +34,7 @@ def drain(w, seconds: float) -> list[dict]:
 
 
 def test_frames_wait_for_the_page_to_draw(worker):
-    assert worker.out.get(timeout=5)["type"] == "network"
+    assert [worker.out.get(timeout=5)["type"] for _ in range(2)] == ["hello", "network"]
     worker.post({"type": "play"})
     frames = [m for m in drain(worker, 0.6) if m["type"] == "frame"]
     assert len(frames) == WINDOW  # nothing acknowledged: no more than the window
@@ -47,7 +47,7 @@ def test_frames_wait_for_the_page_to_draw(worker):
 
 
 def test_a_failure_is_reported_and_the_worker_keeps_serving(worker, monkeypatch):
-    assert worker.out.get(timeout=5)["type"] == "network"
+    assert [worker.out.get(timeout=5)["type"] for _ in range(2)] == ["hello", "network"]
     calls = {"n": 0}
     real = worker.session.frame
 
@@ -69,7 +69,7 @@ def test_a_failure_is_reported_and_the_worker_keeps_serving(worker, monkeypatch)
 
 
 def test_the_page_can_slow_training_down(worker):
-    assert worker.out.get(timeout=5)["type"] == "network"
+    assert [worker.out.get(timeout=5)["type"] for _ in range(2)] == ["hello", "network"]
     worker.post({"type": "speed", "epochs_per_s": 20.0})
     worker.post({"type": "play"})
     start = time.monotonic()

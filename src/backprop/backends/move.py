@@ -31,6 +31,9 @@ def move(net: Any, to: str | Backend, device: str | None = None) -> Any:
     """
     backend = resolve(to, device) if isinstance(to, str) else to
     numpy = backend.is_numpy
+    if not numpy:
+        from . import step  # noqa: F401  (registers the "array-api" training engine)
+
     act = Layers(1, [activation_for(a, numpy) for a in net.act])
     cost_fn = cost_for(net.cost_fn, numpy)
     new = object.__new__(type(net))

@@ -125,6 +125,7 @@ def resolve(name: str, device: str | None = None) -> Backend:
         return Backend("torch", _compat(module), _torch_device(module, device))
     if name == "cupy":
         return Backend("cupy", _compat(module), _cupy_device(module, device))
+    _import("array_api_compat")  # namespace_of needs it for every non-NumPy array
     return Backend(name, module, _strict_device(module, device))
 
 
@@ -187,6 +188,39 @@ def backend_of(x: XArray) -> Backend:
         f"arrays of type {type(x).__name__} are not supported; use NumPy, torch, CuPy "
         "or array-api-strict arrays"
     )
+
+
+def copy(x: XArray) -> XArray:
+    """A copy of ``x`` on its device (NumPy's ``x.copy()`` for NumPy arrays)."""
+    return x.copy() if is_numpy_array(x) else namespace_of(x).asarray(x, copy=True)
+
+
+def all_finite(x: XArray) -> bool:
+    """No NaN or inf in ``x`` (for a GPU array: one read from the device)."""
+    if is_numpy_array(x):
+        return bool(np.isfinite(x).all())
+    xp = namespace_of(x)
+    return bool(xp.all(xp.isfinite(x)))
+
+
+def first_value(x: XArray) -> float:
+    """The first element of ``x`` as a Python float (``x.item(0)`` for NumPy arrays)."""
+    return float(x.item(0)) if is_numpy_array(x) else float(x[(0,) * x.ndim])
+
+
+def as_numpy(x: Any) -> np.ndarray:
+    """``x`` as a NumPy array: NumPy data and lists as ``np.asarray`` (no copy), arrays of
+    torch, CuPy or array-api-strict copied to the host in one transfer."""
+    if type(x).__module__.split(".")[0] in ("torch", "cupy", "array_api_strict"):
+        return to_numpy(x)
+    return np.asarray(x)
+
+
+def copy_on(ref: XArray, x: Any) -> XArray:
+    """A copy of ``x`` (NumPy) as an array of ``ref``'s library, on ``ref``'s device."""
+    if is_numpy_array(ref):
+        return np.array(x, dtype=ref.dtype, copy=True)
+    return backend_of(ref).asarray(x)
 
 
 def to_numpy(x: Any) -> np.ndarray:

@@ -1,8 +1,9 @@
 """The readable training step on arrays of any namespace (torch, CuPy, array-api-strict).
 
 NumPy networks train with the fast engine (:mod:`backprop.fast`); a network moved with
-``net.to(...)`` trains here, with the readable equations and the standard's functions
-only (no ``out=``). One mini-batch of m examples, columns of the device's arrays::
+``net.to(...)`` trains here — the engine ``"array-api"``, which ``train(...,
+engine="auto")`` picks for it — with ``Network.forward`` and ``Network.backward`` (BP1–BP4
+in the namespace of the network's arrays, the standard's functions only, no ``out=``)::
 
     z^l = W^l a^{l-1} + b^l,   a^l = σ_l(z^l) ∘ r^l / q     forward (r^l: dropout mask)
     δ^L = ∂C_x/∂z^L                                          BP1
@@ -34,14 +35,22 @@ from typing import Any
 import numpy as np
 
 from ..errors import ConfigError
+from ..training.step import ReadableStep, draw_masks, register_engine
 from . import updates
-from .namespaces import Backend, XArray, backend_of
+from .namespaces import Backend, XArray, backend_of, is_numpy_array
 
 MASKS = ("numpy", "device")
 
 
-class ArrayStep:
-    """One mini-batch of gradient descent on the arrays of ``net``'s namespace and device.
+class ArrayStep(ReadableStep):
+    """The readable step (:class:`~backprop.training.step.ReadableStep`) on a device.
+
+    The arithmetic is ``Network.forward`` and ``Network.backward`` (BP1–BP4 in the
+    namespace of the network's arrays); this class adds where the data live: the training
+    set on the device (moved once), the epoch's permutation (moved once per epoch), the
+    gather of each mini-batch there, the dropout masks and the optimiser's update in the
+    namespace. It is the engine ``"array-api"``, which ``engine="auto"`` picks for every
+    network whose arrays are not NumPy's.
 
     Parameters
     ----------
@@ -50,14 +59,8 @@ class ArrayStep:
         ``params()`` are updated in place.
     optimizer : Optimizer
         One of the built-in optimisers (its update runs through :mod:`.updates`).
-    l2 : float
-        λ; the step adds (λ/n) W^l to ∂C₀/∂W^l.
-    n_train : int
-        n, the number of training examples.
-    dropout : float
-        p, the probability of dropping a hidden neuron (inverted dropout, keep q = 1 − p).
-    rng : np.random.Generator
-        The run's generator: permutations (drawn by the loop) and ``"numpy"`` masks.
+    l2, n_train, dropout, rng
+        As for :class:`~backprop.training.step.ReadableStep`.
     masks : {"numpy", "device"}, optional
         Where dropout masks come from (see the module's docstring); default by device.
     """
@@ -67,108 +70,116 @@ class ArrayStep:
         net: Any,
         optimizer: Any,
         *,
-        l2: float,
-        n_train: int,
-        dropout: float,
-        rng: np.random.Generator,
+        l2: float = 0.0,
+        n_train: int = 1,
+        dropout: float = 0.0,
+        rng: np.random.Generator | None = None,
         masks: str | None = None,
     ):
-        self.net = net
-        self.optimizer = optimizer
+        if is_numpy_array(net.W[1]):
+            raise ConfigError("ArrayStep trains networks of other array libraries than NumPy")
+        super().__init__(net, optimizer, l2=l2, n_train=n_train, dropout=dropout, rng=rng)
+        updates.check(optimizer)
         self.backend: Backend = backend_of(net.W[1])
         self.xp = self.backend.xp
-        self.params = net.params()
-        self.decay = l2 / n_train  # λ/n
-        self.keep = 1.0 - dropout  # q
-        self.rng = rng
         self.masks_from = _mask_source(self.backend, masks)
         self._device_rng: Any = None
-        if self.keep < 1 and self.masks_from == "device":
+        if self.keep < 1 and self.masks_from == "device" and rng is not None:
             self._device_rng = _device_generator(self.backend, int(rng.integers(2**63)))
+        self._host: tuple[Any, Any] | None = None  # the (X, T) the device copies came from
         self.X: XArray = None
         self.T: XArray = None
+        self._perm_host: Any = None
         self.perm: XArray = None
-        self._last: tuple[XArray, XArray, XArray] | None = None
 
     # -- data on the device ----------------------------------------------------
 
     def load(self, X: Any, T: Any) -> None:
         """Move the training set to the device, once per run: X (n, n_0), T (n, n_L)."""
+        if self._host is not None and self._host[0] is X and self._host[1] is T:
+            return
         dtype = self.net.dtype
-        self.X = self.backend.asarray(X, dtype)
-        self.T = self.backend.asarray(T, dtype)
+        self.X, self.T = self.backend.asarray(X, dtype), self.backend.asarray(T, dtype)
+        self._host = (X, T)
 
-    def begin_epoch(self, perm: np.ndarray) -> None:
+    def begin_epoch(self, perm: Any) -> None:
         """Move the epoch's order of the rows (drawn by NumPy's Generator) to the device."""
+        if perm is self._perm_host:
+            return
         self.perm = self.backend.asarray(np.asarray(perm, dtype=np.int64))
+        self._perm_host = perm
 
-    def gather(self, start: int, stop: int) -> tuple[XArray, XArray]:
+    def rows(self, start: int, stop: int) -> tuple[XArray, XArray]:
         """Rows ``perm[start:stop]`` of X and T, gathered on the device: (m, n_0), (m, n_L)."""
         idx = self.perm[start:stop]
         return self.xp.take(self.X, idx, axis=0), self.xp.take(self.T, idx, axis=0)
 
+    def gather(self, X: Any, T: Any, idx: Any) -> tuple[XArray, XArray]:
+        """Rows ``idx`` of X and T (the protocol's form): from the device copies.
+
+        ``idx`` is normally a slice of the epoch's permutation; then only its position is
+        used (the permutation crossed once). Other index arrays cross as they are.
+        """
+        self.load(X, T)
+        base = getattr(idx, "base", None)
+        if base is not None and base.ndim == 1 and idx.ndim == 1 and len(idx):
+            offset = (idx.ctypes.data - base.ctypes.data) // base.itemsize
+            if idx.strides == base.strides and 0 <= offset <= len(base) - len(idx):
+                self.begin_epoch(base)
+                return self.rows(offset, offset + len(idx))
+        idx = self.backend.asarray(np.asarray(idx, dtype=np.int64))
+        return self.xp.take(self.X, idx, axis=0), self.xp.take(self.T, idx, axis=0)
+
     # -- the step --------------------------------------------------------------
 
-    def masks(self, m: int) -> list[XArray | None]:
-        """Inverted-dropout masks r^l/q for the hidden layers l = 1..L−1, each (n_l, m)."""
+    def masks(self, m: int) -> dict[int, XArray] | None:
+        """This batch's inverted-dropout masks r^l/q (n_l, m), l = 1..L−1, or None."""
         net, q = self.net, self.keep
-        masks: list[XArray | None] = [None] * (net.L + 1)
-        if q >= 1:
-            return masks
+        if q >= 1 or self.rng is None:
+            return None
+        if self.masks_from == "numpy":  # the NumPy engine's draws, in its order, moved
+            drawn = draw_masks(self.rng, net.sizes, m, q, net.dtype)
+            return {l: self.backend.asarray(mask) for l, mask in drawn.items()}
+        masks = {}
         for l in range(1, net.L):
-            shape = (net.sizes[l], m)
-            if self.masks_from == "numpy":  # the NumPy engine's draws, in its order
-                keep = self.rng.random(shape, dtype=net.dtype) < q
-                masks[l] = self.backend.asarray(keep.astype(net.dtype) * (1 / q))
-            else:
-                u = _device_uniform(self.backend, self._device_rng, shape, net.dtype)
-                masks[l] = self.xp.astype(u < q, u.dtype) * (1 / q)
+            u = _device_uniform(self.backend, self._device_rng, (net.sizes[l], m), net.dtype)
+            masks[l] = self.xp.astype(u < q, u.dtype) * (1 / q)
         return masks
 
-    def gradients(
-        self, Xb: XArray, Tb: XArray, masks: list[XArray | None] | None = None
-    ) -> tuple[list[XArray], list[XArray]]:
-        """∂C/∂W^l and ∂C/∂b^l (lists indexed by l, entry 0 unused) for one mini-batch.
+    def apply(self, grads: list[XArray], lr: float) -> None:
+        """Add the L2 term (λ/n) W^l to each ∂C/∂W^l, then one optimiser step, on the device."""
+        params = self.params
+        if self.decay:
+            for i in range(0, len(params), 2):  # W^1, W^2, …: the even places
+                grads[i] += self.decay * params[i]  # ∂C/∂W = ∂C₀/∂W + (λ/n) W
+        self.optimizer.lr = lr
+        updates.step(self.optimizer, params, grads)
 
-        ``Xb`` (m, n_0) and ``Tb`` (m, n_L) are rows on the device; ``masks[l]`` (n_l, m)
-        the dropout masks already divided by q, or None. No L2 term.
+    def run_batches(
+        self, X: Any, T: Any, perm: Any, batch_size: int, first: int, stop: int, lr: float
+    ) -> int:
+        """Train batches first..stop−1 of the epoch's ``perm``; one finiteness check at the end.
+
+        Returns the number of batches done (``stop − first``; 0 when a parameter became
+        NaN or infinite, so the loop restores the epoch's starting weights).
         """
-        net, L, xp = self.net, self.net.L, self.xp
-        W, b, act = net.W, net.b, net.act
-        m = Xb.shape[0]
-        masks = masks or [None] * (L + 1)
-        z: list[Any] = [None] * (L + 1)
-        s: list[Any] = [None] * (L + 1)  # σ(z^l) before dropout, for σ'
-        a: list[Any] = [Xb.T] + [None] * L
-        for l in range(1, L + 1):
-            z[l] = W[l] @ a[l - 1] + b[l]  # z^l = W^l a^{l-1} + b^l
-            s[l] = act[l].f(z[l])  # σ(z^l)
-            a[l] = s[l] if masks[l] is None else s[l] * masks[l]  # a^l = σ(z^l) ∘ r^l/q
-        t = Tb.T
-        delta: list[Any] = [None] * (L + 1)
-        delta[L] = net.cost_fn.delta(z[L], a[L], t, act[L])  # BP1
-        for l in range(L - 1, 0, -1):
-            delta[l] = (W[l + 1].T @ delta[l + 1]) * act[l].prime(z[l], s[l])  # BP2
-            if masks[l] is not None:
-                delta[l] = delta[l] * masks[l]  # dropped neurons pass no error back
-        db = [None] + [xp.sum(delta[l], axis=1, keepdims=True) / m for l in range(1, L + 1)]  # BP3
-        dW = [None] + [delta[l] @ a[l - 1].T / m for l in range(1, L + 1)]  # BP4
-        self._last = (z[L], a[L], t)
-        return dW, db
+        self.load(X, T)
+        self.begin_epoch(perm)
+        n = len(perm)
+        for k in range(first, stop):
+            Xb, Tb = self.rows(k * batch_size, min((k + 1) * batch_size, n))
+            self.apply(self.gradients(Xb, Tb, self.masks(Xb.shape[0])), lr)
+        return stop - first if self.finite() else 0
+
+    def __call__(self, X: Any, T: Any, idx: Any, lr: float) -> None:
+        """Train on the mini-batch of rows ``idx`` of (X, T) with learning rate ``lr``."""
+        Xb, Tb = self.gather(X, T, idx)
+        self.apply(self.gradients(Xb, Tb, self.masks(Xb.shape[0])), lr)
 
     def train_batch(self, start: int, stop: int, lr: float) -> None:
-        """Train on rows ``perm[start:stop]`` with learning rate ``lr``: forward, BP1–BP4,
-        the L2 term, one optimiser step."""
-        net = self.net
-        Xb, Tb = self.gather(start, stop)
-        self.optimizer.lr = lr
-        dW, db = self.gradients(Xb, Tb, self.masks(Xb.shape[0]) if self.keep < 1 else None)
-        grads = []
-        for l in range(1, net.L + 1):
-            if self.decay:
-                dW[l] = dW[l] + self.decay * net.W[l]  # L2: ∂C/∂W = ∂C₀/∂W + (λ/n) W
-            grads += [dW[l], db[l]]
-        updates.step(self.optimizer, self.params, grads)
+        """Train on rows ``perm[start:stop]`` (after :meth:`load`, :meth:`begin_epoch`)."""
+        Xb, Tb = self.rows(start, stop)
+        self.apply(self.gradients(Xb, Tb, self.masks(Xb.shape[0])), lr)
 
     def last_cost(self) -> float:
         """C₀ of the last mini-batch, with the weights before its update."""
@@ -178,21 +189,47 @@ class ArrayStep:
         net = self.net
         return float(self.xp.mean(net.cost_fn.value(z, a, t, net.act[net.L])))
 
-    # -- what the loop asks of the parameters ---------------------------------
-
-    def snapshot(self) -> list[XArray]:
-        """Copies of the parameters (on the device)."""
-        return [self.xp.asarray(p, copy=True) for p in self.params]
-
-    def restore(self, saved: list[XArray]) -> None:
-        """Copy ``saved`` back into the parameters, in place."""
-        for p, s in zip(self.params, saved):
-            p[...] = s
-
     def finite(self) -> bool:
-        """No NaN or inf in any parameter (one device-to-host read)."""
+        """No NaN or inf in any parameter (one read from the device per parameter)."""
         xp = self.xp
         return all(bool(xp.all(xp.isfinite(p))) for p in self.params)
+
+
+def _engine(net: Any, optimizer: Any, **kw: Any) -> ArrayStep:
+    return ArrayStep(net, optimizer, **kw)
+
+
+register_engine("array-api", _engine, auto=True)
+
+
+class ArrayEvaluator:
+    """(C₀, accuracy) of a network on the device: the per-epoch measurement of ``train``.
+
+    The same interface as :class:`backprop.fast.Evaluator` (``chunk``, ``fits(net)``,
+    ``__call__(net, X, T, labels, kind)``); ``X``, ``T``, ``labels`` are a prepared data
+    set's NumPy arrays, moved to the network's device on the first call and kept there
+    for every later epoch.
+    """
+
+    def __init__(self, net: Any, chunk: int):
+        self.chunk = int(chunk)
+        self.backend = backend_of(net.W[1])
+        self._host: tuple[Any, ...] | None = None
+        self._device: tuple[XArray, ...] = ()
+
+    def fits(self, net: Any) -> bool:
+        b = backend_of(net.W[1])
+        return (b.name, str(b.device)) == (self.backend.name, str(self.backend.device))
+
+    def __call__(
+        self, net: Any, X: Any, T: Any, labels: Any = None, kind: str | None = None
+    ) -> tuple[float, float | None]:
+        if self._host is None or any(a is not b for a, b in zip(self._host, (X, T, labels))):
+            asarray = self.backend.asarray
+            self._device = (asarray(X, net.dtype), asarray(T, net.dtype),
+                            None if labels is None else asarray(labels, "int64"))  # fmt: skip
+            self._host = (X, T, labels)
+        return evaluate(net, *self._device, kind, self.chunk)
 
 
 def evaluate(

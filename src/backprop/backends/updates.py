@@ -13,13 +13,14 @@ In-place operators (``p -= …``) are part of the standard; ``out=`` is not and 
 
 from __future__ import annotations
 
+import copy
 import math
 from collections.abc import Callable, Sequence
 from typing import Any
 
 from .. import optimizers as optim
 from ..errors import ConfigError
-from .namespaces import XArray, namespace_of, to_numpy
+from .namespaces import XArray, copy_on, is_numpy_array, namespace_of, to_numpy
 
 
 def step(optimizer: optim.Optimizer, params: Sequence[XArray], grads: Sequence[XArray]) -> None:
@@ -30,13 +31,22 @@ def step(optimizer: optim.Optimizer, params: Sequence[XArray], grads: Sequence[X
     ConfigError
         ``optimizer`` is a custom class, whose update this module does not know.
     """
-    update = _UPDATES.get(type(optimizer))
-    if update is None:
+    kind = check(optimizer)
+    for key in ("m", "v"):  # state resumed from a checkpoint is NumPy: move it, once
+        buffers = getattr(optimizer, key, None)
+        if buffers and is_numpy_array(buffers[0]) and not is_numpy_array(params[0]):
+            setattr(optimizer, key, [copy_on(p, a) for p, a in zip(params, buffers)])
+    _UPDATES[kind](optimizer, params, grads, namespace_of(params[0]))
+
+
+def check(optimizer: optim.Optimizer) -> type:
+    """The optimizer's class, when this module knows its update; else ConfigError."""
+    if type(optimizer) not in _UPDATES:
         raise ConfigError(
             f"the optimizer {type(optimizer).__name__} has no array-API form; "
             f"use one of: {', '.join(optim.OPTIMIZERS)}"
         )
-    update(optimizer, params, grads, namespace_of(params[0]))
+    return type(optimizer)
 
 
 def _sgd(opt: Any, params: Sequence[XArray], grads: Sequence[XArray], xp: Any) -> None:
@@ -85,17 +95,21 @@ _UPDATES: dict[type, Callable[[Any, Sequence[XArray], Sequence[XArray], Any], No
 }
 
 
+def numpy_state_dict(optimizer: optim.Optimizer) -> dict[str, Any]:
+    """``optimizer.state_dict()`` with its buffers as NumPy arrays, wherever they live."""
+    buffers = {key: getattr(optimizer, key, None) for key in ("m", "v")}
+    if all(not b or is_numpy_array(b[0]) for b in buffers.values()):
+        return optimizer.state_dict()
+    clone = copy.copy(optimizer)  # the same hyperparameters and counters, host buffers
+    for key, b in buffers.items():
+        if b:
+            setattr(clone, key, [to_numpy(a) for a in b])
+    return clone.state_dict()
+
+
 def state_to_numpy(optimizer: optim.Optimizer) -> None:
     """Turn the optimizer's state arrays (``v``, ``m``) into NumPy arrays, in place."""
     for key in ("m", "v"):
         buffers = getattr(optimizer, key, None)
         if buffers is not None:
             setattr(optimizer, key, [to_numpy(a) for a in buffers])
-
-
-def state_to(optimizer: optim.Optimizer, convert: Callable[[Any], XArray]) -> None:
-    """Turn NumPy state arrays (e.g. from a checkpoint) into the backend's, in place."""
-    for key in ("m", "v"):
-        buffers = getattr(optimizer, key, None)
-        if buffers is not None:
-            setattr(optimizer, key, [convert(a) for a in buffers])

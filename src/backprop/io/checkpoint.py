@@ -16,9 +16,9 @@ from typing import Any
 
 import numpy as np
 
-from .. import __version__
 from ..errors import ConfigError, ModelFileError
 from ..jsonable import to_jsonable
+from ..version import __version__
 from . import container
 
 __all__ = ["load_checkpoint", "save_checkpoint"]

@@ -15,9 +15,9 @@ from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 
-from .. import __version__
 from ..errors import ConfigError, ModelFileError
 from ..jsonable import to_jsonable
+from ..version import __version__
 from . import container
 
 __all__ = ["SavableNetwork", "model_document", "save"]

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from ..training import confusion_matrix
-from .datasets import FEATURES
+from .datasets import FEATURES, GENERATORS
 
 if TYPE_CHECKING:
     from .session import Session
@@ -147,6 +147,15 @@ def frame(session: Session) -> dict[str, Any]:
         **_metrics(session),
         **heat_maps(session),
     }
+
+
+def hello_message() -> dict[str, Any]:
+    """Sent once: 200 noise-free points of every data set, for the page's data-set buttons."""
+    thumbs = {}
+    for name in GENERATORS:
+        X, y = GENERATORS[name](np.random.default_rng(0), 200, 0.0)
+        thumbs[name] = np.column_stack([X, y]).round(2).tolist()
+    return {"type": "hello", "datasets": thumbs}
 
 
 def network_message(session: Session) -> dict[str, Any]:

@@ -22,7 +22,7 @@ import numpy as np
 
 from ..errors import BackpropError
 from .config import BadMessage
-from .frames import network_message
+from .frames import hello_message, network_message
 from .session import Session
 
 log = logging.getLogger("backprop.playground")
@@ -66,6 +66,7 @@ class Worker(threading.Thread):
         self.emit_text(json.dumps(msg, allow_nan=False, separators=(",", ":")))
 
     def run(self) -> None:
+        self.emit(hello_message())
         self.emit(network_message(self.session))
         while not self.stopped.is_set():
             self._drain(self._pace() if self.playing else self._wait())

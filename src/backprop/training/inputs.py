@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from ..backends import as_numpy  # torch/CuPy data: checked on the host, moved once per run
 from ..errors import ConfigError, DataError
 from ..network import Network
 from ..types import Array, ArrayLike
@@ -41,7 +42,7 @@ def prepare(net: Network, X: ArrayLike, Y: ArrayLike, what: str = "training data
     """Validate X and Y against the network; convert once to its dtype, one-hot once."""
     X = _inputs(net, X, what)
     m, n_L = len(X), net.sizes[-1]
-    Y = np.asarray(Y)
+    Y = as_numpy(Y)
     if Y.ndim == 0 or len(Y) != m:
         raise DataError(f"{what}: X has {m} rows but Y has {len(Y) if Y.ndim else 0}")
     if Y.ndim == 1 and n_L > 1:
@@ -68,7 +69,7 @@ def prepare(net: Network, X: ArrayLike, Y: ArrayLike, what: str = "training data
 
 
 def _inputs(net: Network, X: ArrayLike, what: str) -> Array:
-    X = np.asarray(X)
+    X = as_numpy(X)
     n_0 = net.sizes[0]
     if X.ndim != 2:
         raise DataError(f"{what}: X must be a 2-D array (examples, features), got shape {X.shape}")

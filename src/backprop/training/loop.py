@@ -20,6 +20,7 @@ import numpy as np
 
 from .. import optimizers as optim
 from .. import schedules, validation
+from ..backends import all_finite, as_numpy, copy, first_value  # arrays of any library
 from ..errors import ConfigError, DataError
 from ..network import Network
 from ..types import Array, ArrayLike
@@ -218,7 +219,7 @@ def _hold_out(
     resumed: Resume | None,
 ) -> tuple[Array, Array, tuple[Array, Array], Array]:
     """(X, Y) without a random ``fraction`` of the rows, the held-out rows, their sorted indices."""
-    X, Y = np.asarray(X), np.asarray(Y)
+    X, Y = as_numpy(X), as_numpy(Y)
     n = len(X)
     if resumed is not None and "val_index" in resumed[0]:
         val_index = resumed[0]["val_index"].astype(np.intp)
@@ -275,7 +276,7 @@ class Loop:
         state = self.state
         params = self.step.params
         if state.last_good is None:  # else resumed in mid-epoch: the epoch's starting weights
-            state.last_good = [p.copy() for p in params]
+            state.last_good = [copy(p) for p in params]
         last_good = state.last_good
         with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
             self._call("on_train_begin")
@@ -325,11 +326,11 @@ class Loop:
             done = self.run_batches(X, T, perm, bs, first, state.n_batches, state.lr)
             state.batch = first + done
             state.epoch_seconds += time.perf_counter() - start
-            return state.batch == state.n_batches and math.isfinite(sentinel.item(0))
+            return state.batch == state.n_batches and math.isfinite(first_value(sentinel))
         for k in range(state.batch, state.n_batches):
             step(X, T, perm[k * bs : (k + 1) * bs], state.lr)
             state.batch = k + 1
-            if not math.isfinite(sentinel.item(0)):
+            if not math.isfinite(first_value(sentinel)):
                 return False
             if self.callbacks:
                 state.epoch_seconds += time.perf_counter() - start
@@ -346,7 +347,7 @@ class Loop:
         t0 = time.perf_counter()
         train_cost, train_acc = evaluate_dataset(state.net, self.train_set)
         params = self.step.params
-        if not (math.isfinite(train_cost) and all(np.isfinite(p).all() for p in params)):
+        if not (math.isfinite(train_cost) and all(all_finite(p) for p in params)):
             self._diverged(train_cost, params, last_good)
             return False
         val = self._measure(self.val_set)
@@ -418,7 +419,7 @@ class Loop:
                 state.best_score, state.wait = score, 0
                 state.history.best_epoch = state.epoch
                 if self.patience:
-                    state.best_params = [p.copy() for p in params]
+                    state.best_params = [copy(p) for p in params]
             else:
                 state.wait += 1
         state.schedule.observe(score, self.mode)

@@ -51,7 +51,11 @@ def evaluate_dataset(
     ev = data.evaluator
     if ev is None or ev.chunk != chunk or not ev.fits(net):
         ev = data.evaluator = None
-        if fast.unsupported(net) is None:
+        if not isinstance(net.W[1], np.ndarray):  # another array library: on its device
+            from ..backends.step import ArrayEvaluator
+
+            ev = data.evaluator = ArrayEvaluator(net, chunk)
+        elif fast.unsupported(net) is None:
             ev = data.evaluator = fast.Evaluator(net, chunk, max_rows=len(data))
     if ev is not None:
         return ev(net, data.X, data.T, data.labels, data.kind)

@@ -22,6 +22,8 @@ import numpy as np
 
 from .. import optimizers as optim
 from .. import schedules
+from ..backends import as_numpy, copy_on, to_numpy  # checkpoints of networks on any device
+from ..backends.updates import numpy_state_dict
 from ..errors import ConfigError
 from ..network import Network
 from ..types import Array
@@ -94,24 +96,24 @@ class TrainState:
         """
         tensors: Tensors = {}
         for l in self.net.W.keys():
-            tensors[f"W{l}"] = self.net.W[l].copy()
-            tensors[f"b{l}"] = self.net.b[l].copy()
-        opt = self.optimizer.state_dict()
+            tensors[f"W{l}"] = to_numpy(self.net.W[l])  # a NumPy copy from any device
+            tensors[f"b{l}"] = to_numpy(self.net.b[l])
+        opt = numpy_state_dict(self.optimizer)
         opt_meta = {}
         for key, value in opt.items():
             if isinstance(value, list):
                 for i, arr in enumerate(value):
-                    tensors[f"optimizer.{key}.{i}"] = np.asarray(arr)
+                    tensors[f"optimizer.{key}.{i}"] = as_numpy(arr)
                 opt_meta[key] = len(value)
             else:
                 opt_meta[key] = value
         for i, arr in enumerate(self.best_params or ()):
-            tensors[f"best.{i}"] = arr.copy()
+            tensors[f"best.{i}"] = to_numpy(arr)
         if self.perm is not None:
             tensors["perm"] = self.perm.astype(np.int64)
             # mid-epoch: what a divergence later in this epoch must fall back to
             for i, arr in enumerate(self.last_good or ()):
-                tensors[f"last_good.{i}"] = arr.copy()
+                tensors[f"last_good.{i}"] = to_numpy(arr)
         if self.val_index is not None:
             tensors["val_index"] = self.val_index.astype(np.int64)
         meta = {
@@ -181,17 +183,22 @@ def _load(state: TrainState, tensors: Tensors, meta: Meta) -> None:
     for key in meta["optimizer_lists"]:
         opt[key] = [tensors[f"optimizer.{key}.{i}"] for i in range(opt[key])]
     history = History.from_dict(meta["history"])
-    n = len(params)
-    best = [tensors[f"best.{i}"].copy() for i in range(n)] if meta["has_best"] else None
+    best = (
+        [copy_on(p, tensors[f"best.{i}"]) for i, p in enumerate(params)]
+        if meta["has_best"]
+        else None
+    )
     last_good = (
-        [tensors[f"last_good.{i}"].copy() for i in range(n)] if meta.get("has_last_good") else None
+        [copy_on(p, tensors[f"last_good.{i}"]) for i, p in enumerate(params)]
+        if meta.get("has_last_good")
+        else None
     )
     state.optimizer.load_state_dict(opt)
     state.schedule.load_state_dict(meta["schedule"])
     state.last_good = last_good
     # then take it over
     for name, p in zip(names, params):
-        p[...] = tensors[name]
+        p[...] = copy_on(p, tensors[name])
     state.rng.bit_generator.state = copy.deepcopy(meta["rng"])
     state.history = history
     state.epoch, state.batch = int(meta["epoch"]), int(meta["batch"])

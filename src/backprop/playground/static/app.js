@@ -84,7 +84,10 @@ function connect() {
   ws.onclose = () => showError("connection to the server closed; reload the page to reconnect");
 }
 
+let datasetPoints = {};
+
 const HANDLERS = {
+  hello(msg) { datasetPoints = msg.datasets; datasetButtons(); },
   network(msg) {
     net = msg;
     lossHistory = []; deltaHistory = [];
@@ -142,7 +145,18 @@ function datasetButtons() {
   const names = state.dataset in { plane: 1, multigauss: 1 } ? REGRESS : CLASSIFY;
   for (const name of [...names, "custom"]) {
     const b = document.createElement("button");
-    b.textContent = name; b.id = `ds-${name}`; b.dataset.dataset = name;
+    b.id = `ds-${name}`; b.dataset.dataset = name; b.title = name;
+    const pts = datasetPoints[name];
+    if (pts) {
+      const c = Object.assign(document.createElement("canvas"), { width: 48, height: 48 });
+      const ctx = c.getContext("2d");
+      for (const [x, y, label] of pts) {
+        ctx.fillStyle = `rgb(${LUT[Math.max(0, Math.min(255, Math.round((label + 1) * 127.5)))].join(",")})`;
+        ctx.fillRect(((x + 6) / 12) * 48 - 1, ((6 - y) / 12) * 48 - 1, 2.5, 2.5);
+      }
+      b.appendChild(c);
+    }
+    b.appendChild(Object.assign(document.createElement("span"), { textContent: name }));
     b.classList.toggle("active", name === state.dataset);
     b.onclick = () => {
       if (name === "custom") { if (drawn.length < 2) { showError("draw points (tick Draw points) or upload a CSV first"); return; } sendPoints(); return; }
