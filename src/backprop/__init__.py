@@ -9,9 +9,6 @@
 
 from __future__ import annotations
 
-# Set before the imports below: modules they load (the model writer) may read it.
-__version__ = "0.1.0"
-
 from importlib import import_module
 
 from .errors import (
@@ -25,6 +22,7 @@ from .errors import (
 )
 from .gradcheck import GradcheckResult, gradcheck
 from .network import Gradients, Layers, Network, Trace
+from .version import __version__
 
 __all__ = [
     "BackpropError",

@@ -122,7 +122,7 @@ def to_onnx(net: Network, path=None, *, opset: int = DEFAULT_OPSET, name: str = 
         initializer=initializers,
     )
     opsets = [helper.make_opsetid("", opset)]
-    from . import __version__
+    from .version import __version__
 
     model = helper.make_model(
         graph,
