@@ -109,10 +109,32 @@ def launch(
     return Job(proc.returncode, out, err, time.perf_counter() - start)
 
 
-@pytest.fixture
-def mpi() -> Callable[..., Job]:
-    """:func:`launch`; skips the test (saying why) when mpi4py or the mpiexec is missing."""
+@pytest.fixture(scope="session")
+def mpi_launch() -> Callable[..., Job]:
+    """:func:`launch`; skips the tests (saying why) when mpi4py or the mpiexec is missing."""
     reason = _missing()
     if reason is not None:
         pytest.skip(reason)
     return launch
+
+
+@pytest.fixture
+def mpi(mpi_launch: Callable[..., Job]) -> Callable[..., Job]:
+    """:func:`launch`, for one test."""
+    return mpi_launch
+
+
+@functools.cache
+def worker_module():
+    """worker.py as a module (its configurations and data, shared with the tests)."""
+    spec = importlib.util.spec_from_file_location("mpi_worker", WORKER)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.fixture(scope="session")
+def worker():
+    """The worker module (``build``, ``digits``), for computing one-process references."""
+    return worker_module()

@@ -168,6 +168,88 @@ def case_resolve(out: Path) -> int:
     return 0
 
 
+# -- training: the configurations the equality tests compare with one process ---------
+
+#: digits rows: 1409 to train (22 batches of 64 and a last batch of 1 row: m < N), 200 to
+#: validate, the remaining 188 to test
+N_TRAIN, N_VAL = 1409, 200
+
+
+def digits(dtype: str) -> dict[str, Any]:
+    from sklearn.datasets import load_digits
+
+    d = load_digits()
+    X, y = (d.data / 16).astype(dtype), d.target
+    a, b = N_TRAIN, N_TRAIN + N_VAL
+    return {"X": X[:a], "Y": y[:a], "val": (X[a:b], y[a:b]), "test": (X[b:], y[b:])}
+
+
+def build(config: dict[str, Any]) -> tuple[Any, dict[str, Any], dict[str, Any]]:
+    """(network, data, keyword arguments of train) for one configuration."""
+    import backprop as bp
+
+    net = bp.Network(
+        [64, 24, 16, 10],
+        activation=config.get("activation", ["relu", "tanh"]),
+        output=config.get("output", "softmax"),
+        cost=config.get("cost", "cross-entropy"),
+        seed=1,
+        dtype=config["dtype"],
+    )
+    data = digits(config["dtype"])
+    net_keys = ("name", "dtype", "activation", "output", "cost")
+    kw = {k: v for k, v in config.items() if k not in net_keys}
+    kw.setdefault("epochs", 2)
+    kw.setdefault("batch_size", 64)
+    kw.update(seed=0, validation_data=data["val"], test_data=data["test"])
+    return net, data, kw
+
+
+def _save(out: Path, name: str, net: Any, history: Any) -> None:
+    np.savez(out / f"{name}.npz", *net.params())
+    (out / f"{name}.json").write_text(json.dumps(history.to_dict()))
+
+
+class _CaptureAt:
+    """Save the state at (epoch, batch) on rank 0 (every rank computes the same state)."""
+
+    def __init__(self, path: Path, epoch: int, batch: int, rank: int):
+        self.path, self.at, self.rank = path, (epoch, batch), rank
+
+    def on_batch_end(self, state: Any) -> None:
+        if (state.epoch, state.batch) == self.at and self.rank == 0:
+            from backprop.io.checkpoint import save_checkpoint
+
+            save_checkpoint(self.path, *state.checkpoint())
+
+
+def case_train(out: Path, configs_file: str) -> int:
+    """Train every configuration of the file on all ranks; rank 0 saves weights and History.
+
+    A configuration with ``"capture": [epoch, batch]`` also saves the state there as
+    ``{name}.ckpt``; one with ``"resume": file`` resumes from that checkpoint.
+    """
+    from mpi4py import MPI
+
+    import backprop as bp
+
+    comm = MPI.COMM_WORLD
+    r = comm.Get_rank()
+    for config in json.loads(Path(configs_file).read_text()):
+        config = dict(config)
+        name = config["name"]
+        capture, resume = config.pop("capture", None), config.pop("resume", None)
+        net, data, kw = build(config)
+        if capture is not None:
+            kw["callbacks"] = [_CaptureAt(out / f"{name}.ckpt", *capture, rank=r)]
+        if resume is not None:
+            kw["resume"] = resume
+        history = bp.train(net, data["X"], data["Y"], comm=comm, **kw)
+        if r == 0:
+            _save(out, name, net, history)
+    return 0
+
+
 def main(argv: list[str]) -> int:
     case, out, rest = argv[0], Path(argv[1]), argv[2:]
     cases = {
@@ -177,6 +259,7 @@ def main(argv: list[str]) -> int:
         "setup-error": case_setup_error,
         "stop": case_stop,
         "resolve": case_resolve,
+        "train": case_train,
     }
     return int(cases[case](out, *rest))
 

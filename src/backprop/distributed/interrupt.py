@@ -29,11 +29,15 @@ class StopRequest:
         This rank received SIGINT (or :meth:`request` was called).
     agreed : bool
         Some rank's request arrived in the last reduction: every rank sees the same value.
+    claimed : bool
+        A callback took charge of the agreed stop (the CLI's Ctrl-C handling); otherwise
+        ``train`` raises KeyboardInterrupt on every rank once they have all stopped.
     """
 
     def __init__(self) -> None:
         self.requested = False
         self.agreed = False
+        self.claimed = False
         self._previous: Any = None
         self._installed = False
 
@@ -48,6 +52,10 @@ class StopRequest:
         if self._installed:
             signal.signal(signal.SIGINT, self._previous)
             self._installed = False
+
+    def claim(self) -> None:
+        """Say that a callback handles the agreed stop (no KeyboardInterrupt from ``train``)."""
+        self.claimed = True
 
     def request(self) -> None:
         """Ask every rank to stop after the next reduction."""

@@ -112,8 +112,8 @@ def resolve(mode: str = "auto", environ: Mapping[str, str] | None = None) -> MPI
     except ImportError:
         started = f"{launcher.name} started {launcher.size} processes but " if launcher else ""
         raise ConfigError(
-            f"{started}mpi4py is not installed; install it with pip install 'backprop[mpi]' "
-            "(or run without mpiexec, or pass --distributed off)"
+            f"{started}mpi4py is not installed; install it with pip install "
+            "'backprop-textbook[mpi]' (or run without mpiexec, or pass --distributed off)"
         ) from None
     comm = MPI.COMM_WORLD
     if launcher is not None and comm.Get_size() != launcher.size:

@@ -75,6 +75,7 @@ def train(
     rng: np.random.Generator | None = None,
     resume: str | os.PathLike[str] | Resume | None = None,
     engine: str = "auto",
+    comm: Any = None,
 ) -> History:
     """Train ``net`` in place by mini-batch gradient descent; return the :class:`History`.
 
@@ -126,6 +127,10 @@ def train(
         readable ``Network.forward``/``backward``, or the fast engine (tested
         equal), with or without its BLAS binding; ``"auto"`` picks the fastest
         that can train the network.
+    comm : mpi4py intracommunicator, optional
+        Train on the ranks of ``comm`` (e.g. ``MPI.COMM_WORLD`` under ``mpiexec -n N``),
+        every rank calling ``train`` alike: data parallelism that gives the one-process
+        model (:mod:`backprop.distributed`). Default: one process.
 
     Returns
     -------
@@ -133,6 +138,16 @@ def train(
         Per-epoch costs and accuracies; ``diverged`` holds a message when the
         cost became NaN/inf (the last good weights are kept, no exception).
     """
+    if comm is not None:
+        from ..distributed.training import train_distributed
+
+        return train_distributed(
+            comm, net, X, Y, epochs=epochs, batch_size=batch_size, lr=lr, optimizer=optimizer,
+            seed=seed, momentum=momentum, beta1=beta1, beta2=beta2, eps=eps, l2=l2,
+            dropout=dropout, schedule=schedule, validation_data=validation_data,
+            validation_fraction=validation_fraction, test_data=test_data, patience=patience,
+            callbacks=callbacks, shuffle=shuffle, rng=rng, resume=resume, engine=engine,
+        )  # fmt: skip
     s = _check_settings(net, epochs, batch_size, lr, l2, dropout, validation_fraction, patience)
     _check_combinations(net, s, validation_data)
     opt = optim.get(optimizer, s.lr, momentum=momentum, beta1=beta1, beta2=beta2, eps=eps)
@@ -259,6 +274,8 @@ class Loop:
         self.callbacks = callbacks
         self.shuffle = shuffle
         self.patience = patience
+        #: (net, Dataset) -> (C, accuracy): the per-epoch measurement (distributed: on shards)
+        self.evaluate = evaluate_dataset
         # the monitored quantity: accuracy for classification, else cost
         monitored = val_set if val_set is not None else train_set
         self.mode = "max" if monitored.kind else "min"
@@ -345,7 +362,7 @@ class Loop:
         """Measure, record and decide; False when training must end."""
         state = self.state
         t0 = time.perf_counter()
-        train_cost, train_acc = evaluate_dataset(state.net, self.train_set)
+        train_cost, train_acc = self.evaluate(state.net, self.train_set)
         params = self.step.params
         if not (math.isfinite(train_cost) and all(all_finite(p) for p in params)):
             self._diverged(train_cost, params, last_good)
@@ -361,7 +378,7 @@ class Loop:
         return True
 
     def _measure(self, data: Dataset | None) -> tuple[float | None, float | None]:
-        return (None, None) if data is None else evaluate_dataset(self.state.net, data)
+        return (None, None) if data is None else self.evaluate(self.state.net, data)
 
     def _diverged(self, train_cost: float, params: list[Array], last_good: list[Array]) -> None:
         """Restore the epoch's starting weights and say what happened in ``history.diverged``."""
