@@ -255,3 +255,25 @@ def test_exported_model_is_read_by_backprop_info_evaluate_and_explain(tmp_path, 
     assert 0 < cost < 3 * s.net.cost(s.F_test, s.T_test)
     assert main(["explain", str(model), "--data", str(data), "--split", "train"]) == 0
     assert "BP1" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("dataset", ["circle", "xor", "gauss", "spiral", "plane", "multigauss"])
+@pytest.mark.parametrize(
+    "change",
+    [
+        {"hidden": [], "activations": []},
+        {"hidden": [3, 5], "activations": ["relu", "linear"], "optimizer": "momentum"},
+        {"hidden": [6], "activations": ["sigmoid"], "regularization": "L1", "reg_rate": 0.003},
+        {"hidden": [4, 4], "activations": ["tanh"] * 2, "dropout": 0.3, "optimizer": "adam"},
+        {"hidden": [2] * 8, "activations": ["relu"] * 8, "regularization": "L2", "reg_rate": 0.01},
+    ],
+)
+def test_every_data_set_and_network_trains_and_draws(dataset, change):
+    s = Session(cfg(dataset=dataset, inputs=["x1", "x2", "sinx1"], **change))
+    for _ in range(3):
+        assert s.train_epoch()
+    f = frame(s)
+    assert f["epoch"] == 3 and all(f[k] is not None for k in ("loss_train", "loss_test"))
+    assert (f["accuracy_test"] is None) == (dataset in ("plane", "multigauss"))
+    assert [len(t) for t in f["thumbs"]] == s.net.sizes[1:]
+    assert len(s.inspect((0.5, 0.5))["layers"]) == s.net.L
