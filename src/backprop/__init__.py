@@ -20,6 +20,7 @@ from .errors import (
     GradcheckError,
     ModelFileError,
 )
+from .explain.model import set_html_renderer as _set_html_renderer
 from .gradcheck import GradcheckResult, gradcheck
 from .network import Gradients, Layers, Network, Trace
 from .version import __version__
@@ -57,6 +58,17 @@ _LAZY = {
 def __dir__() -> list[str]:
     """Every name, the lazily served ones included (so completion and ``dir`` show ``train``)."""
     return sorted({*globals(), *_LAZY} - {"annotations", "import_module"})
+
+
+def _explanation_html(explanation: object) -> str:
+    """A notebook's view of an Explanation: the package root wires report to explain,
+    so that neither imports the other the wrong way (see the import-linter contracts)."""
+    from .report import notebook_html
+
+    return notebook_html(explanation)
+
+
+_set_html_renderer(_explanation_html)
 
 
 def __getattr__(name: str):

@@ -9,6 +9,7 @@ the JSON contract of docs/explain.md. Nothing here computes or formats numbers.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -17,7 +18,7 @@ import numpy as np
 from ..network import Layers
 from .steps import Check, Step, walkthrough
 
-__all__ = ["JSON_VERSION", "Explanation"]
+__all__ = ["JSON_VERSION", "Explanation", "set_html_renderer"]
 
 #: the JSON contract's version; bump when a key changes meaning
 JSON_VERSION = 1
@@ -79,19 +80,15 @@ class Explanation:
             f"C {self.cost:.6g} → {self.cost_after:.6g}, finite-difference checks {check})"
         )
 
-    def _repr_html_(self) -> str:
-        """The report of ``backprop explain --format html``, in a frame of its own (its CSS
-        stays out of the notebook's page), for Jupyter and other notebooks."""
-        from html import escape
+    def _repr_html_(self) -> str | None:
+        """The HTML report in a frame of its own, for Jupyter and other notebooks.
 
-        from ..report import render  # display only: report renders explain, never computes
-
-        page = render(self, "html")
-        return (
-            f'<iframe srcdoc="{escape(page, quote=True)}" title="backprop explain" '
-            'style="width: 100%; height: 44em; border: 1px solid #d0d7de; border-radius: 6px">'
-            "</iframe>"
-        )
+        It is drawn by the renderer :func:`set_html_renderer` installed (importing
+        ``backprop`` installs :func:`backprop.report.notebook_html`): explain
+        computes, report renders, and this package never imports report. None
+        (the notebook then shows the repr) when no renderer is installed.
+        """
+        return None if _notebook.html is None else _notebook.html(self)
 
     def steps(self) -> list[Step]:
         """The walkthrough, in the source's order."""
@@ -130,6 +127,20 @@ class Explanation:
             "predicted": self.predicted,
             "version": JSON_VERSION,
         }
+
+
+class _NotebookView:
+    """Where :meth:`Explanation._repr_html_` finds its renderer (one per process)."""
+
+    html: Callable[[Explanation], str] | None = None
+
+
+_notebook = _NotebookView()
+
+
+def set_html_renderer(render: Callable[[Explanation], str] | None) -> None:
+    """Install how a notebook shows an :class:`Explanation` as HTML (None: as its repr)."""
+    _notebook.html = render
 
 
 def _layers(values: Layers[Any]) -> dict[str, Any]:

@@ -7,8 +7,11 @@ writes it to stdout or, atomically, to a file.
 from __future__ import annotations
 
 import json
+from html import escape
 
 from ..errors import one_of
+
+__all__ = ["FORMATS", "notebook_html", "render", "render_json"]
 
 FORMATS = ("text", "markdown", "html", "json")
 
@@ -35,3 +38,14 @@ def render(explanation, fmt: str = "text", *, full: bool = False, color: bool = 
 def render_json(explanation) -> str:
     """The JSON contract (docs/explain.md), always with every number."""
     return json.dumps(explanation.to_dict(), ensure_ascii=False, allow_nan=False) + "\n"
+
+
+def notebook_html(explanation) -> str:
+    """The report of ``backprop explain --format html`` in a frame of its own (its CSS
+    stays out of the notebook's page): what a notebook shows for an Explanation."""
+    page = render(explanation, "html")
+    return (
+        f'<iframe srcdoc="{escape(page, quote=True)}" title="backprop explain" '
+        'style="width: 100%; height: 44em; border: 1px solid #d0d7de; border-radius: 6px">'
+        "</iframe>"
+    )
