@@ -168,3 +168,64 @@ def test_playground_in_chromium(browser, live, tmp_path):
                 png
             )
     assert js(d, "window.playground.stats.errors.length") == 0
+
+
+def test_controls_points_upload_and_export(browser, live, tmp_path):
+    import base64
+
+    from selenium.webdriver.common.action_chains import ActionChains
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import Select
+
+    d = browser
+    d.set_window_size(1280, 1000)
+    d.get("about:blank")
+    d.get(live.url)  # a fresh page: the default experiment
+    wait(d, "window.playground.net && window.playground.frame")
+    errors_before = js(d, "window.playground.stats.errors.length")
+    d.find_element(By.ID, "reset").click()
+    # + adds a hidden layer of 2; a neuron more in the first; an input toggled on
+    d.find_element(By.ID, "add-layer").click()
+    wait(d, "window.playground.net.sizes.join() === '2,4,2,2,1'")
+    d.find_elements(By.CSS_SELECTOR, ".add-neuron")[0].click()
+    wait(d, "window.playground.net.sizes.join() === '2,5,2,2,1'")
+    d.find_element(By.ID, "in-sinx1").click()
+    wait(d, "window.playground.net.config.inputs.join() === 'x1,x2,sinx1'")
+    # regression: no accuracy, a linear output
+    Select(d.find_element(By.ID, "problem")).select_by_value("regression")
+    wait(d, "window.playground.net.kind === 'regression'")
+    assert js(d, "window.playground.net.activations.slice(-1)[0]") == "identity"
+    d.find_element(By.ID, "step").click()
+    wait(d, "window.playground.frame.epoch === 1 && window.playground.frame.accuracy_test === null")
+    # three drawn classes → a softmax network
+    Select(d.find_element(By.ID, "problem")).select_by_value("classification")
+    wait(d, "window.playground.net.kind === 'binary'")
+    d.find_element(By.ID, "draw").click()
+    pts = d.find_element(By.ID, "points")
+    for k, (ox, oy) in enumerate([(-90, 90), (90, 90), (0, -90)]):
+        Select(d.find_element(By.ID, "draw-class")).select_by_value(str(k))
+        for dx in (-15, 0, 15):
+            for dy in (-15, 0, 15):
+                ActionChains(d).move_to_element_with_offset(pts, ox + dx, oy + dy).click().perform()
+    d.find_element(By.ID, "ds-custom").click()
+    wait(d, "window.playground.net.kind === 'multiclass'")
+    assert js(d, "window.playground.net.sizes.slice(-1)[0]") == 3
+    assert (
+        len(js(d, "window.playground.net.train")) + len(js(d, "window.playground.net.test")) == 27
+    )
+    d.find_element(By.ID, "draw").click()
+    # a CSV upload: 36 points, two classes, half of them for training
+    csv = tmp_path / "points.csv"
+    rows = [(x, y, int(x * y > 0)) for x in (-5, -3, -1, 1, 3, 5) for y in (-5, -3, -1, 1, 3, 5)]
+    csv.write_text("x1,x2,label\n" + "\n".join(f"{x},{y},{c}" for x, y, c in rows) + "\n")
+    d.find_element(By.ID, "csv").send_keys(str(csv))
+    wait(d, "window.playground.net.kind === 'binary' && window.playground.net.train.length === 18")
+    # export: the page receives a model file that backprop reads
+    d.execute_script("HANDLERS.export = (m) => { window.__export = m; };")
+    d.find_element(By.ID, "export-model").click()
+    exported = wait(d, "window.__export")
+    path = tmp_path / exported["filename"]
+    path.write_bytes(base64.b64decode(exported["data"]))
+    net = bp.load(path)
+    assert net.sizes == js(d, "window.playground.net.sizes")
+    assert js(d, "window.playground.stats.errors.length") == errors_before
