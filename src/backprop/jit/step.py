@@ -121,20 +121,13 @@ class JitStep:
         self.acts = np.array([0] + [_ACT_CODES[type(a)] for a in net.act], np.int64)
         self.cost = _COST_CODES[type(net.cost_fn)]
         self.opt = _opt_code(optimizer)
-        counts = [p.size for p in self.params]
-        starts = np.concatenate([[0], np.cumsum(counts)]).astype(np.int64)
-        self.wo = np.array([0] + [starts[2 * (l - 1)] for l in range(1, L + 1)], np.int64)
-        self.bo = np.array([0] + [starts[2 * (l - 1) + 1] for l in range(1, L + 1)], np.int64)
-        self._slices = [slice(int(a), int(b)) for a, b in zip(starts[:-1], starts[1:])]
-        bs, dt = self.batch_size, self.dtype
-        self.lo = np.concatenate([[0], np.cumsum([n * bs for n in sizes])]).astype(np.int64)
-        total = int(self.lo[-1])
-        self.P = np.empty(int(starts[-1]), dt)
-        self.S1 = np.zeros(self.P.size if self.opt != K_.SGD else 1, dt)
-        self.S2 = np.zeros(self.P.size if self.opt == K_.ADAM else 1, dt)
-        self.A, self.Pr, self.D = (np.zeros(total, dt) for _ in range(3))
-        self.Zout = np.zeros(sizes[-1] * bs, dt)
-        self.G = np.zeros(max(sizes), dt)
+        bs, dt, w = self.batch_size, self.dtype, max(sizes)
+        # W^l is W[l, :n_l, :n_{l-1}], b^l is W[l, n_l, :n_l]: padded to the widest layer
+        self.W = np.zeros((L + 1, w + 1, w), dt)
+        self.S1, self.S2 = np.zeros_like(self.W), np.zeros_like(self.W)  # momentum v; Adam m, v
+        self.A, self.Pr, self.D = (np.zeros((L + 1, bs, w), dt) for _ in range(3))
+        self.Zout = np.zeros((bs, sizes[-1]), dt)
+        self.G = np.zeros(w, dt)
         self.K = np.zeros(K_.K_SIZE, dt)
         self.H = np.zeros(3, np.float64)
         self._no_uniforms = np.zeros(1, dt)
@@ -181,10 +174,9 @@ class JitStep:
                 U = self._uniforms(b, end, n)
                 t0 = self.optimizer.t if self.opt == K_.ADAM else 0  # type: ignore[attr-defined]
                 k = K_.run(
-                    X, T, perm, b, end, self.batch_size, lab, kind_code, self.sizes, self.acts,
-                    self.cost, self.opt, self.P, self.wo, self.bo, self.S1, self.S2, self.lo,
-                    self.A, self.Pr, self.D, self.Zout, self.G, U, self.K, self.H, t0,
-                    self.running,
+                    X, T, perm, b, end, lab, kind_code, self.sizes, self.acts, self.cost,
+                    self.opt, self.W, self.S1, self.S2, self.A, self.Pr, self.D, self.Zout,
+                    self.G, U, self.K, self.H, t0, self.running,
                 )  # fmt: skip
                 done += k
                 if self.opt == K_.ADAM:
@@ -225,15 +217,14 @@ class JitStep:
             self.params[:] = current
 
     def _load(self, lr: float) -> None:
-        opt, K, P = self.optimizer, self.K, self.P
+        opt, K = self.optimizer, self.K
         opt.lr = lr
-        for s, p in zip(self._slices, self.params):
-            P[s] = p.reshape(-1)
+        self._pad(self.params, self.W)
         if self.opt in (K_.MOMENTUM, K_.NESTEROV):
-            self._load_state(self.S1, getattr(opt, "v", None))
+            self._pad(getattr(opt, "v", None), self.S1)
         elif self.opt == K_.ADAM:
-            self._load_state(self.S1, getattr(opt, "m", None))
-            self._load_state(self.S2, getattr(opt, "v", None))
+            self._pad(getattr(opt, "m", None), self.S1)
+            self._pad(getattr(opt, "v", None), self.S2)
         hyper = getattr(opt, "hyper", dict)()
         mu = float(hyper.get("momentum", 0.0))
         b1, b2 = float(hyper.get("beta1", 0.0)), float(hyper.get("beta2", 0.0))
@@ -250,27 +241,34 @@ class JitStep:
             K[slot] = value  # rounded to the dtype as NumPy rounds a Python float operand
         self.H[:] = (lr, b1, b2)
 
-    def _load_state(self, flat: np.ndarray, buffers: list[np.ndarray] | None) -> None:
-        if buffers is None:
-            flat[:] = 0
+    def _pad(self, arrays: list[np.ndarray] | None, W: np.ndarray) -> None:
+        """[W^1, b^1, …] (or None: zeros) into the padded W: W^l, then b^l as row n_l."""
+        if arrays is None:
+            W[...] = 0
             return
-        for s, arr in zip(self._slices, buffers):
-            flat[s] = np.asarray(arr).reshape(-1)
+        for l in range(1, self.net.L + 1):
+            w, b = arrays[2 * l - 2], arrays[2 * l - 1]
+            W[l, : w.shape[0], : w.shape[1]] = w
+            W[l, w.shape[0], : b.shape[0]] = np.asarray(b).reshape(-1)
 
     def _store(self) -> None:
-        opt, P = self.optimizer, self.P
-        for s, p in zip(self._slices, self.params):
-            p.reshape(-1)[...] = P[s]
+        opt = self.optimizer
+        self._unpad(self.W, self.params)
         if self.opt in (K_.MOMENTUM, K_.NESTEROV):
             opt.v = self._state_arrays(self.S1, getattr(opt, "v", None))  # type: ignore[attr-defined]
         elif self.opt == K_.ADAM:
             opt.m = self._state_arrays(self.S1, getattr(opt, "m", None))  # type: ignore[attr-defined]
             opt.v = self._state_arrays(self.S2, getattr(opt, "v", None))  # type: ignore[attr-defined]
 
-    def _state_arrays(self, flat: np.ndarray, old: list[np.ndarray] | None) -> list[np.ndarray]:
-        """The optimiser's per-parameter buffers from ``flat``: into ``old`` in place if it fits."""
-        if old is not None and [a.shape for a in old] == [p.shape for p in self.params]:
-            for s, arr in zip(self._slices, old):
-                arr.reshape(-1)[...] = flat[s]
-            return old
-        return [flat[s].reshape(p.shape).copy() for s, p in zip(self._slices, self.params)]
+    def _unpad(self, W: np.ndarray, arrays: list[np.ndarray]) -> None:
+        for l in range(1, self.net.L + 1):
+            w, b = arrays[2 * l - 2], arrays[2 * l - 1]
+            w[...] = W[l, : w.shape[0], : w.shape[1]]
+            b[...] = W[l, w.shape[0], : b.shape[0]].reshape(b.shape)
+
+    def _state_arrays(self, W: np.ndarray, old: list[np.ndarray] | None) -> list[np.ndarray]:
+        """The optimiser's per-parameter buffers from W: into ``old`` in place if it fits."""
+        if old is None or [a.shape for a in old] != [p.shape for p in self.params]:
+            old = [np.zeros_like(p) for p in self.params]
+        self._unpad(W, old)
+        return old
