@@ -70,6 +70,10 @@ class Job:
         return f"exit {self.returncode} after {self.seconds:.1f} s\n{self.stdout}\n{self.stderr}"
 
 
+#: ``program="backprop"`` for :func:`launch`: the command line itself, as a user types it
+BACKPROP = (sys.executable, "-m", "backprop")
+
+
 def launch(
     n: int | None,
     args: Sequence[str],
@@ -77,13 +81,15 @@ def launch(
     timeout: float = 60.0,
     env: dict[str, str] | None = None,
     during: Callable[[subprocess.Popen[str]], None] | None = None,
+    program: Sequence[str] | str = (sys.executable, str(WORKER)),
+    cwd: Path | None = None,
 ) -> Job:
-    """Run ``python worker.py *args`` on ``n`` ranks (``n=None``: without mpiexec).
+    """Run ``python worker.py *args`` (or ``program *args``) on ``n`` ranks (None: no mpiexec).
 
     ``during(process)`` runs while the job does (e.g. to send it a signal). On timeout the
     job's process group is killed and the test fails.
     """
-    python = [sys.executable, str(WORKER), *args]
+    python = [*(BACKPROP if program == "backprop" else program), *args]
     cmd = python if n is None else [str(MPIEXEC), *_launcher_flags(), "-n", str(n), *python]
     start = time.perf_counter()
     proc = subprocess.Popen(
@@ -93,6 +99,7 @@ def launch(
         text=True,
         env=clean_env(env),
         start_new_session=True,
+        cwd=cwd,
     )
     try:
         if during is not None:
@@ -138,3 +145,36 @@ def worker_module():
 def worker():
     """The worker module (``build``, ``digits``), for computing one-process references."""
     return worker_module()
+
+
+def ranks_of(pid: int) -> dict[int, int]:
+    """{rank: pid} of the MPI processes below the launcher ``pid`` (from /proc)."""
+    children: dict[int, list[int]] = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+        except OSError:
+            continue
+        ppid = int(stat.rsplit(")", 1)[1].split()[1])
+        children.setdefault(ppid, []).append(int(entry.name))
+    found: dict[int, int] = {}
+    todo = list(children.get(pid, []))
+    while todo:
+        p = todo.pop()
+        todo += children.get(p, [])
+        try:
+            environ = Path(f"/proc/{p}/environ").read_bytes().split(b"\0")
+        except OSError:
+            continue
+        for item in environ:
+            if item.startswith(b"PMI_RANK=") or item.startswith(b"OMPI_COMM_WORLD_RANK="):
+                found[int(item.split(b"=", 1)[1])] = p
+    return found
+
+
+@pytest.fixture
+def ranks():
+    """:func:`ranks_of`: {rank: pid} of a running job."""
+    return ranks_of
