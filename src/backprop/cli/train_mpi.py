@@ -19,14 +19,13 @@ from __future__ import annotations
 
 import argparse
 import copy
-import signal
 import sys
 from typing import TYPE_CHECKING, Any
 
 from .. import distributed as dist
 from ..errors import BackpropError
 from . import _checkpoint, train
-from .interrupt import StopOnInterrupt, Terminated
+from .interrupt import StopOnInterrupt
 
 if TYPE_CHECKING:
     from mpi4py import MPI
@@ -57,7 +56,7 @@ class AgreedInterrupt(StopOnInterrupt):
         if request is None:
             super()._handle(signum, frame)
         elif request.requested:  # the second Ctrl-C: give up at once (the job is aborted)
-            raise KeyboardInterrupt if signum == signal.SIGINT else Terminated(signum)
+            raise KeyboardInterrupt
         else:
             request.request()
             self.signum = signum
