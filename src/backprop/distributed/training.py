@@ -31,6 +31,7 @@ from .. import optimizers as optim
 from .. import schedules
 from ..network import Network
 from ..training import loop as _loop
+from ..training import setup as _setup
 from ..training.callbacks import Callback, Checkpoint, RotatingCheckpoint
 from ..training.history import History
 from ..training.metrics import evaluate_dataset
@@ -89,7 +90,7 @@ def train_distributed(
     rank = comm.Get_rank()
     with together(comm):
         s, opt, sched = _checked(net, settings)
-        resumed = _loop._load_resume(resume) if rank == 0 else None
+        resumed = _setup.load_resume(resume) if rank == 0 else None
     resumed = comm.bcast(resumed, root=0)
     rng = rng if rng is not None else np.random.default_rng(settings.get("seed"))
     if settings.get("seed") is None:  # no seed: every rank takes rank 0's entropy
@@ -140,7 +141,7 @@ def train_distributed(
 
 
 def _checked(net: Network, kw: dict[str, Any]) -> tuple[Any, optim.Optimizer, schedules.Schedule]:
-    s = _loop._check_settings(
+    s = _setup.check_settings(
         net,
         kw["epochs"],
         kw["batch_size"],
@@ -150,7 +151,7 @@ def _checked(net: Network, kw: dict[str, Any]) -> tuple[Any, optim.Optimizer, sc
         kw.get("validation_fraction", 0.0),
         kw.get("patience"),
     )
-    _loop._check_combinations(net, s, kw.get("validation_data"))
+    _setup.check_combinations(net, s, kw.get("validation_data"))
     opt = optim.get(
         kw.get("optimizer", "sgd"),
         s.lr,
@@ -173,12 +174,12 @@ def _prepared(
 ) -> tuple[tuple[Any, Any, Any], Any]:
     validation_data, val_index = kw.get("validation_data"), None
     if s.validation_fraction:
-        X, Y, validation_data, val_index = _loop._hold_out(
+        X, Y, validation_data, val_index = _setup.hold_out(
             X, Y, s.validation_fraction, rng, resumed
         )
-    train_set = _loop.prepare(net, X, Y, "training data")
-    val_set = _loop._optional_set(net, validation_data, "validation_data", "validation data")
-    test_set = _loop._optional_set(net, kw.get("test_data"), "test_data", "test data")
+    train_set = _setup.prepare(net, X, Y, "training data")
+    val_set = _setup.optional_set(net, validation_data, "validation_data", "validation data")
+    test_set = _setup.optional_set(net, kw.get("test_data"), "test_data", "test data")
     return (train_set, val_set, test_set), val_index
 
 

@@ -1,4 +1,4 @@
-"""Data at the edge of the loop, validated and converted once (:func:`prepare` → :class:`Dataset`)."""
+"""The data at the edge of the loop, checked and converted once (:func:`prepare`)."""
 
 from __future__ import annotations
 

@@ -13,40 +13,32 @@ import math
 import os
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
 from .. import optimizers as optim
-from .. import schedules, validation
-from ..backends import all_finite, as_numpy, copy, first_value  # arrays of any library
-from ..errors import ConfigError, DataError
+from .. import schedules
+from ..backends import all_finite, copy, first_value  # arrays of any library
+from ..errors import ConfigError
 from ..network import Network
 from ..types import Array, ArrayLike
 from .callbacks import Callback, needs_batches
 from .history import History
-from .inputs import Dataset, pair, prepare
+from .inputs import Dataset, prepare
 from .metrics import evaluate_dataset
-from .state import Meta, Tensors, TrainState, restore
+from .setup import (
+    Resume,
+    check_combinations,
+    check_settings,
+    hold_out,
+    load_resume,
+    optional_set,
+)
+from .state import TrainState, restore
 from .step import make_step
 
 __all__ = ["Loop", "train"]
-
-Resume = tuple[Tensors, Meta]
-
-
-@dataclass
-class _Settings:
-    """The checked numbers of a :func:`train` call."""
-
-    epochs: int
-    batch_size: int
-    lr: float
-    l2: float
-    dropout: float
-    validation_fraction: float
-    patience: int | None
 
 
 def train(
@@ -148,18 +140,18 @@ def train(
             validation_fraction=validation_fraction, test_data=test_data, patience=patience,
             callbacks=callbacks, shuffle=shuffle, rng=rng, resume=resume, engine=engine,
         )  # fmt: skip
-    s = _check_settings(net, epochs, batch_size, lr, l2, dropout, validation_fraction, patience)
-    _check_combinations(net, s, validation_data)
+    s = check_settings(net, epochs, batch_size, lr, l2, dropout, validation_fraction, patience)
+    check_combinations(net, s, validation_data)
     opt = optim.get(optimizer, s.lr, momentum=momentum, beta1=beta1, beta2=beta2, eps=eps)
     sched = schedules.get(schedule)
     rng = rng if rng is not None else np.random.default_rng(seed)
-    resumed = _load_resume(resume)
+    resumed = load_resume(resume)
     val_index = None
     if s.validation_fraction:
-        X, Y, validation_data, val_index = _hold_out(X, Y, s.validation_fraction, rng, resumed)
+        X, Y, validation_data, val_index = hold_out(X, Y, s.validation_fraction, rng, resumed)
     train_set = prepare(net, X, Y, "training data")
-    val_set = _optional_set(net, validation_data, "validation_data", "validation data")
-    test_set = _optional_set(net, test_data, "test_data", "test data")
+    val_set = optional_set(net, validation_data, "validation_data", "validation data")
+    test_set = optional_set(net, test_data, "test_data", "test data")
     n = len(train_set)
     state = TrainState(
         net=net,
@@ -181,77 +173,6 @@ def train(
     hooks = [callbacks] if isinstance(callbacks, Callback) else list(callbacks)
     Loop(state, train_set, val_set, test_set, hooks, shuffle, s.patience).run()
     return state.history
-
-
-def _check_settings(
-    net: Network,
-    epochs: Any,
-    batch_size: Any,
-    lr: Any,
-    l2: Any,
-    dropout: Any,
-    validation_fraction: Any,
-    patience: Any,
-) -> _Settings:
-    return _Settings(
-        epochs=validation.positive_int("epochs", epochs),
-        batch_size=validation.positive_int("batch_size", batch_size),
-        lr=validation.positive_float("lr", lr),
-        l2=validation.number_in_range("l2", l2, 0.0, math.inf, "a non-negative number"),
-        dropout=validation.number_in_range("dropout", dropout, 0.0, 1.0, "a probability in [0, 1)"),
-        validation_fraction=validation.number_in_range(
-            "validation_fraction", validation_fraction, 0.0, 1.0, "a fraction in [0, 1)"
-        ),
-        patience=None if patience is None else validation.positive_int("patience", patience),
-    )
-
-
-def _check_combinations(net: Network, s: _Settings, validation_data: object) -> None:
-    if s.dropout and net.L < 2:
-        raise ConfigError("dropout applies to hidden layers, and this network has none")
-    if validation_data is not None and s.validation_fraction:
-        raise ConfigError("pass validation_data or validation_fraction, not both")
-    if s.patience is not None and validation_data is None and not s.validation_fraction:
-        raise ConfigError(
-            "early stopping (patience) needs validation data: "
-            "pass validation_data=(X, Y) or validation_fraction=0.1"
-        )
-
-
-def _load_resume(resume: str | os.PathLike[str] | Resume | None) -> Resume | None:
-    if resume is None or isinstance(resume, (tuple, list)):
-        return resume  # type: ignore[return-value]
-    from ..io.checkpoint import load_checkpoint
-
-    return load_checkpoint(resume)
-
-
-def _hold_out(
-    X: ArrayLike,
-    Y: ArrayLike,
-    fraction: float,
-    rng: np.random.Generator,
-    resumed: Resume | None,
-) -> tuple[Array, Array, tuple[Array, Array], Array]:
-    """(X, Y) without a random ``fraction`` of the rows, the held-out rows, their sorted indices."""
-    X, Y = as_numpy(X), as_numpy(Y)
-    n = len(X)
-    if resumed is not None and "val_index" in resumed[0]:
-        val_index = resumed[0]["val_index"].astype(np.intp)
-    else:
-        val_index = np.sort(rng.permutation(n)[: math.ceil(fraction * n)])
-    if not 0 < len(val_index) < n:
-        raise DataError(
-            f"validation_fraction={fraction} of {n} rows leaves no training "
-            f"or no validation rows; use more data or another fraction"
-        )
-    keep = np.ones(n, dtype=bool)
-    keep[val_index] = False
-    return X[keep], Y[keep], (X[val_index], Y[val_index]), val_index
-
-
-def _optional_set(net: Network, data: Any, name: str, what: str) -> Dataset | None:
-    return None if data is None else prepare(net, *pair(data, name), what)
 
 
 class Loop:

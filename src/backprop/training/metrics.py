@@ -83,7 +83,8 @@ def predicted_classes(outputs: Array, kind: str = "argmax") -> Array:
     """The class each row of ``outputs`` (m, n_L) predicts: argmax, or (``"threshold"``) a > 0.5."""
     if kind == "threshold":
         return (outputs[:, 0] > 0.5).astype(np.intp)
-    return outputs.argmax(axis=1)
+    classes: Array = outputs.argmax(axis=1)
+    return classes
 
 
 def accuracy(y_true: ArrayLike, y_pred: ArrayLike) -> float:
