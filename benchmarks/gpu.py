@@ -25,12 +25,18 @@ from __future__ import annotations
 import argparse
 import importlib.util
 import json
+import math
 import platform
 import statistics
 import subprocess
 import sys
 import time
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from backprop.backends import Backend
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent / "src"))  # this checkout's backprop
@@ -56,7 +62,7 @@ def install(wheels: str) -> None:
             print(f"note: no installable {pkg} wheel in {wheels}", file=sys.stderr)
 
 
-def backends(smoke: bool) -> list[tuple[str, object]]:
+def backends(smoke: bool) -> list[tuple[str, Backend]]:
     from backprop import ConfigError
     from backprop.backends import resolve
 
@@ -70,7 +76,7 @@ def backends(smoke: bool) -> list[tuple[str, object]]:
     return found
 
 
-def sync(backend) -> None:
+def sync(backend: Backend) -> None:
     if backend.name == "cupy":
         import cupy
 
@@ -84,7 +90,7 @@ def sync(backend) -> None:
 # -- 1. equality ------------------------------------------------------------------
 
 
-def data(n: int = 1797, d: int = 64, k: int = 10, seed: int = 0):
+def data(n: int = 1797, d: int = 64, k: int = 10, seed: int = 0) -> tuple[Any, Any]:
     """Digits-shaped data with learnable labels (a random linear teacher): no download."""
     rng = np.random.default_rng(seed)
     X = rng.random((n, d))
@@ -92,7 +98,7 @@ def data(n: int = 1797, d: int = 64, k: int = 10, seed: int = 0):
     return X, y
 
 
-def cases():
+def cases() -> Iterator[tuple[int, str, str, str]]:
     """(depth, hidden, output, cost): depth 1-4, every activation, every meaningful cost."""
     hidden = ["sigmoid", "tanh", "relu", "leaky-relu", "identity"]
     pairs = [(o, "quadratic") for o in [*hidden, "softmax"]]
@@ -103,13 +109,12 @@ def cases():
                 yield depth, h, output, cost
 
 
-def equality(backend) -> dict:
+def equality(backend: Backend) -> dict[str, float | bool]:
+    """Max |difference| from NumPy float64, and whether each is within its tolerance."""
     import backprop as bp
-    from backprop import optimizers as optim
     from backprop.backends import to_numpy
-    from backprop.backends.move import move
-    from backprop.backends.step import ArrayStep
 
+    device = backend.device
     worst = 0.0
     for depth, hidden, output, cost in cases():
         sizes = [4, *[5, 3, 4][: depth - 1], 3]
@@ -118,42 +123,40 @@ def equality(backend) -> dict:
         X, T = rng.standard_normal((7, 4)), rng.random((7, 3))
         if output == "softmax":
             T /= T.sum(axis=1, keepdims=True)
-        want = net.gradients(X, T)
-        step = ArrayStep(move(net, backend), optim.SGD(0.1), l2=0.0, n_train=7, dropout=0.0,
-                         rng=np.random.default_rng(0))  # fmt: skip
-        dW, db = step.gradients(backend.asarray(X), backend.asarray(T))
+        want, got = net.gradients(X, T), net.to(backend.name, device).gradients(X, T)
         for l in range(1, depth + 1):
-            worst = max(worst, np.abs(to_numpy(dW[l]) - want.W[l]).max(),
-                        np.abs(to_numpy(db[l]) - want.b[l]).max())  # fmt: skip
-    out = {"gradients_max_abs_error": float(worst), "gradients_ok": bool(worst <= 1e-12)}
+            for g, w in (
+                (got.W[l], want.W[l]),
+                (got.b[l], want.b[l]),
+                (got.delta[l], want.delta[l]),
+            ):
+                worst = max(worst, float(np.abs(to_numpy(g) - w).max()))
+    out: dict[str, float | bool] = {
+        "gradients_max_abs_error": worst,
+        "gradients_ok": worst <= 1e-12,
+    }
     X, y = data()
     runs = [("sgd", 0.5, 0.0, 0.0, "float64"), ("momentum", 0.1, 0.5, 0.0, "float64"),
             ("adam", 0.003, 0.5, 0.2, "float64"), ("sgd", 0.1, 0.0, 0.0, "float32")]  # fmt: skip
     for opt, lr, l2, dropout, dtype in runs:
         net = bp.Network([64, 30, 20, 10], activation="relu", output="softmax",
                          cost="cross-entropy", init="he-normal", seed=1, dtype=dtype)  # fmt: skip
-        ref = net.copy()
-        bp.train(ref, X, y, epochs=3, batch_size=32, lr=lr, optimizer=opt, l2=l2,
-                 dropout=dropout, seed=5)  # fmt: skip
-        rng = np.random.default_rng(5)
-        step = ArrayStep(move(net, backend), optim.get(opt, lr), l2=l2, n_train=len(X),
-                         dropout=dropout, rng=rng, masks="numpy")  # fmt: skip
-        step.load(X, np.eye(10)[y])
-        for _ in range(3):
-            step.begin_epoch(rng.permutation(len(X)))
-            for start in range(0, len(X), 32):
-                step.train_batch(start, min(start + 32, len(X)), lr)
-        err = max(np.abs(to_numpy(step.net.W[l]) - ref.W[l]).max() for l in (1, 2, 3))
-        tol = 1e-10 if dtype == "float64" else 1e-5
-        out[f"train_{opt}_{dtype}_max_abs_error"] = float(err)
-        out[f"train_{opt}_{dtype}_ok"] = bool(err <= tol)
+        ref, moved = net.copy(), net.to(backend.name, device)
+        kw = {"epochs": 3, "batch_size": 32, "lr": lr, "optimizer": opt, "l2": l2,
+              "dropout": dropout, "seed": 5}  # fmt: skip
+        bp.train(ref, X, y, **kw)
+        bp.train(moved, X, y, engine="array-api-numpy-masks", **kw)  # masks as NumPy's
+        err = max(float(np.abs(to_numpy(moved.W[l]) - ref.W[l]).max()) for l in (1, 2, 3))
+        out[f"train_{opt}_{dtype}_max_abs_error"] = err
+        out[f"train_{opt}_{dtype}_ok"] = err <= (1e-10 if dtype == "float64" else 1e-5)
     return out
 
 
 # -- 2. speed ---------------------------------------------------------------------
 
 
-def timed(run_epoch, sync_fn, samples: int, reps: int, seconds: float) -> float:
+def timed(run_epoch: Callable[[], None], sync_fn: Callable[[], None], samples: int, reps: int,
+          seconds: float) -> float:  # fmt: skip
     """Median samples/s of ``reps`` measurements, each ≥ ``seconds`` of whole epochs."""
     run_epoch()  # warm-up: kernels compiled, memory pools filled
     sync_fn()
@@ -170,33 +173,34 @@ def timed(run_epoch, sync_fn, samples: int, reps: int, seconds: float) -> float:
     return statistics.median(rates)
 
 
-def speed_backprop(backend, sizes, m, X, T, reps, seconds) -> float:
+def speed_backprop(backend: Backend, sizes: list[int], m: int, X: Any, T: Any, reps: int,
+                   seconds: float) -> float:  # fmt: skip
+    """The training loop's work: ``ArrayStep.run_batches`` over whole epochs (data moved once)."""
     import backprop as bp
     from backprop import optimizers as optim
-    from backprop.backends.move import move
     from backprop.backends.step import ArrayStep
 
-    net = move(bp.Network(sizes, activation="relu", output="softmax", cost="cross-entropy",
-                          init="he-normal", seed=0, dtype="float32"), backend)  # fmt: skip
+    net = bp.Network(sizes, activation="relu", output="softmax", cost="cross-entropy",
+                     init="he-normal", seed=0, dtype="float32")  # fmt: skip
+    net = net.to(backend.name, backend.device)
     rng = np.random.default_rng(0)
-    step = ArrayStep(net, optim.SGD(LR), l2=0.0, n_train=len(X), dropout=0.0, rng=rng)
+    step = ArrayStep(net, optim.SGD(LR), n_train=len(X), rng=rng)
     step.load(X, T)  # once per run
     n = len(X)
 
-    def epoch():
-        step.begin_epoch(rng.permutation(n))  # NumPy's order, one transfer
-        for start in range(0, n, m):
-            step.train_batch(start, start + m, LR)
+    def epoch() -> None:  # NumPy's permutation, moved once; one finiteness check at the end
+        step.run_batches(X, T, rng.permutation(n), m, 0, math.ceil(n / m), LR)
 
     return timed(epoch, lambda: sync(backend), n, reps, seconds)
 
 
-def speed_torch(device, sizes, m, X, y, reps, seconds) -> float:
+def speed_torch(device: str, sizes: list[int], m: int, X: Any, y: Any, reps: int,
+                seconds: float) -> float:  # fmt: skip
     import torch
 
     torch.backends.cuda.matmul.allow_tf32 = False  # float32 GEMMs, as CuPy's and ours
     torch.manual_seed(0)
-    layers: list = []
+    layers: list[Any] = []
     for l, (a, b) in enumerate(zip(sizes[:-1], sizes[1:])):
         layers += [torch.nn.Linear(a, b)] + ([torch.nn.ReLU()] if l < len(sizes) - 2 else [])
     model = torch.nn.Sequential(*layers).to(device)
@@ -204,31 +208,30 @@ def speed_torch(device, sizes, m, X, y, reps, seconds) -> float:
     Xd, yd = torch.as_tensor(X, device=device), torch.as_tensor(y, device=device)
     n = len(X)
 
-    def epoch():
+    def epoch() -> None:
         perm = torch.randperm(n, device=device)
         for start in range(0, n, m):
             idx = perm[start : start + m]
             loss = torch.nn.functional.cross_entropy(model(Xd[idx]), yd[idx])
             opt.zero_grad(set_to_none=True)
-            loss.backward()
+            loss.backward()  # type: ignore[no-untyped-call]
             opt.step()
 
     return timed(epoch, torch.cuda.synchronize if device != "cpu" else (lambda: None),
                  n, reps, seconds)  # fmt: skip
 
 
-def speed_ceiling(device, sizes, m, reps, seconds) -> float:
+def speed_ceiling(device: str, sizes: list[int], m: int, reps: int, seconds: float) -> float:
     """The step's GEMMs only: z = W a (per layer), Wᵀδ (layers 2..L), δ aᵀ (per layer)."""
     import torch
 
     torch.backends.cuda.matmul.allow_tf32 = False
-    f = dict(device=device, dtype=torch.float32)
-    W = [torch.randn(b, a, **f) for a, b in zip(sizes[:-1], sizes[1:])]
-    A = [torch.randn(n, m, **f) for n in sizes]
+    W = [torch.randn(b, a, device=device) for a, b in zip(sizes[:-1], sizes[1:])]
+    A = [torch.randn(k, m, device=device) for k in sizes]  # float32, as the step's
     dW = [torch.empty_like(w) for w in W]
     batches = 32
 
-    def epoch():
+    def epoch() -> None:
         for _ in range(batches):
             for l, w in enumerate(W):
                 torch.matmul(w, A[l], out=A[l + 1])  # forward
@@ -239,6 +242,28 @@ def speed_ceiling(device, sizes, m, reps, seconds) -> float:
 
     return timed(epoch, torch.cuda.synchronize if device != "cpu" else (lambda: None),
                  batches * m, reps, seconds)  # fmt: skip
+
+
+def speed(found: list[tuple[str, Backend]], sizes: list[int], m: int, args: Any,
+          has_torch: bool) -> dict[str, Any]:  # fmt: skip
+    """One configuration's samples/s for every implementation, and the ratios."""
+    n = 1024 if args.smoke else max(16 * m, 8192)
+    device = "cpu" if args.smoke else "cuda"
+    rng = np.random.default_rng(0)
+    X = rng.random((n, sizes[0]), dtype=np.float32)
+    y = rng.integers(0, sizes[-1], size=n)
+    T = np.eye(sizes[-1], dtype=np.float32)[y]
+    s: dict[str, float] = {}
+    for name, backend in found:
+        s[f"backprop-{name}"] = speed_backprop(backend, sizes, m, X, T, args.reps, args.seconds)
+    row: dict[str, Any] = {"config": label(sizes, m), "samples_per_s": s}
+    if has_torch:
+        s["torch-eager"] = speed_torch(device, sizes, m, X, y, args.reps, args.seconds)
+        s["gemm-ceiling"] = speed_ceiling(device, sizes, m, args.reps, args.seconds)
+        ours = max(v for k, v in s.items() if k.startswith("backprop-"))
+        row["vs_torch"] = ours / s["torch-eager"]
+        row["of_ceiling"] = ours / s["gemm-ceiling"]
+    return row
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -256,12 +281,13 @@ def main(argv: list[str] | None = None) -> int:
         print("no GPU backend: needs CuPy or a CUDA build of torch, and a CUDA device",
               file=sys.stderr)  # fmt: skip
         return 2
-    report: dict = {"host": platform.node(), "python": sys.version.split()[0], "smoke": args.smoke,
-                    "equality": {}, "speed": []}  # fmt: skip
+    report: dict[str, Any] = {"host": platform.node(), "python": sys.version.split()[0],
+                              "smoke": args.smoke, "equality": {}, "speed": []}  # fmt: skip
     has_torch = importlib.util.find_spec("torch") is not None
     if has_torch:
         import torch
 
+        torch.backends.cuda.matmul.allow_tf32 = False  # true float32 GEMMs for every row
         if args.smoke:
             torch.set_num_threads(1)  # a shared CPU: no spinning thread pool
 
@@ -270,7 +296,7 @@ def main(argv: list[str] | None = None) -> int:
             report["gpu"] = torch.cuda.get_device_name(0)
     for name, backend in found:
         t0 = time.perf_counter()
-        report["equality"][name] = eq = equality(backend)
+        eq = report["equality"][name] = equality(backend)
         ok = all(v for k, v in eq.items() if k.endswith("_ok"))
         print(
             f"equality {name:22s} {'PASS' if ok else 'FAIL'}  "
@@ -278,29 +304,10 @@ def main(argv: list[str] | None = None) -> int:
         )
 
     configs = SMOKE_CONFIGS if args.smoke else CONFIGS
-    device = "cpu" if args.smoke else "cuda"
     for i, (sizes, m) in enumerate(configs):
-        n = 1024 if args.smoke else max(16 * m, 8192)
-        rng = np.random.default_rng(0)
-        X = rng.random((n, sizes[0]), dtype=np.float32)
-        y = rng.integers(0, sizes[-1], size=n)
-        T = np.eye(sizes[-1], dtype=np.float32)[y]
-        row = {"config": label(sizes, m), "samples_per_s": {}}
-        for name, backend in found:
-            row["samples_per_s"][f"backprop-{name}"] = speed_backprop(
-                backend, sizes, m, X, T, args.reps, args.seconds)  # fmt: skip
-        if has_torch:
-            row["samples_per_s"]["torch-eager"] = speed_torch(
-                device, sizes, m, X, y, args.reps, args.seconds)  # fmt: skip
-            row["samples_per_s"]["gemm-ceiling"] = speed_ceiling(
-                device, sizes, m, args.reps, args.seconds)  # fmt: skip
-        s = row["samples_per_s"]
-        ours = max(v for k, v in s.items() if k.startswith("backprop-"))
-        if "torch-eager" in s:
-            row["vs_torch"] = ours / s["torch-eager"]
-            row["of_ceiling"] = ours / s["gemm-ceiling"]
-            if i >= len(configs) - LARGE and not args.smoke:  # GPU targets
-                row["targets_met"] = row["vs_torch"] >= 1.0 and row["of_ceiling"] >= 0.7
+        row = speed(found, sizes, m, args, has_torch)
+        if "vs_torch" in row and i >= len(configs) - LARGE and not args.smoke:  # GPU targets
+            row["targets_met"] = row["vs_torch"] >= 1.0 and row["of_ceiling"] >= 0.7
         report["speed"].append(row)
     print_table(report["speed"])
     out = Path(args.out or HERE / "results" / f"gpu-{time.strftime('%Y%m%d-%H%M%S')}.json")
@@ -310,13 +317,13 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
-def print_table(rows: list[dict]) -> None:
+def print_table(rows: list[dict[str, Any]]) -> None:
     cols = list(dict.fromkeys(k for r in rows for k in r["samples_per_s"]))
     print("\nsamples/s (float32)  " + "".join(f"{c:>22s}" for c in cols) + "  vs torch  ceiling")
     for r in rows:
         cells = "".join(f"{r['samples_per_s'].get(c, float('nan')):22,.0f}" for c in cols)
         extra = f"  {r['vs_torch']:6.2f}x  {r['of_ceiling']:6.0%}" if "vs_torch" in r else ""
-        met = {True: "  met", False: "  NOT met"}.get(r.get("targets_met"), "")
+        met = {True: "  met", False: "  NOT met", None: ""}[r.get("targets_met")]
         print(f"{r['config']:21s}" + cells + extra + met)
 
 

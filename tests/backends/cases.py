@@ -5,6 +5,7 @@ Imported as ``backends.cases`` (``tests`` is on the path, see pyproject).
 
 from __future__ import annotations
 
+import importlib.util
 import itertools
 
 import numpy as np
@@ -15,6 +16,10 @@ from support import needs
 needs_compat = needs("array_api_compat", "pip install array-api-compat")
 needs_strict = needs("array_api_strict", "pip install array-api-strict")
 needs_torch_compat = [needs("torch", "pip install torch==2.13.0"), needs_compat]
+needs_torch_cpu = pytest.mark.skipif(
+    not all(importlib.util.find_spec(m) for m in ("torch", "array_api_compat")),
+    reason="needs torch and array-api-compat (pip install torch==2.13.0 array-api-compat)",
+)
 
 #: the array libraries CI runs on its CPU, each with the marks that skip it when missing
 CPU_BACKENDS = [

@@ -13,10 +13,7 @@ import pytest
 
 import backprop as bp
 from backends.cases import cases, data, sizes_of
-from backprop import optimizers as optim
-from backprop.backends import resolve, to_numpy
-from backprop.backends.move import move
-from backprop.backends.step import ArrayStep
+from backprop.backends import to_numpy
 
 
 def _cupy_device() -> bool:
@@ -46,49 +43,48 @@ needs_torch_cuda = pytest.mark.skipif(
     not (HAS_COMPAT and _torch_cuda()), reason="needs PyTorch with CUDA and a CUDA device"
 )
 GPU_BACKENDS = [
-    pytest.param(("cupy", "cuda"), marks=needs_cupy, id="cupy"),
-    pytest.param(("torch", "cuda"), marks=needs_torch_cuda, id="torch-cuda"),
+    pytest.param("cupy", marks=needs_cupy, id="cupy"),
+    pytest.param("torch", marks=needs_torch_cuda, id="torch-cuda"),
 ]
 
 
-@pytest.mark.parametrize("where", GPU_BACKENDS)
+@pytest.mark.parametrize("name", GPU_BACKENDS)
 @pytest.mark.parametrize("depth, hidden, output, cost", list(cases()))
-def test_gpu_gradients_equal_numpy_float64(where, depth, hidden, output, cost):
+def test_gpu_gradients_equal_numpy_float64(name, depth, hidden, output, cost):
     sizes = sizes_of(depth)
     net = bp.Network(sizes, activation=hidden, output=output, cost=cost, seed=depth)
     X, T = data(sizes, 7, output, seed=depth)
     want = net.gradients(X, T)
-    backend = resolve(*where)
-    step = ArrayStep(
-        move(net, backend),
-        optim.SGD(0.1),
-        l2=0.0,
-        n_train=7,
-        dropout=0.0,
-        rng=np.random.default_rng(0),
-    )
-    dW, db = step.gradients(backend.asarray(X), backend.asarray(T))
+    gpu = net.to(name, device="cuda")
+    got = gpu.gradients(X, T)
+    assert "cuda" in str(gpu.device).lower() or name == "cupy"
     for l in range(1, depth + 1):
-        assert "cuda" in str(dW[l].device).lower() or where[0] == "cupy"
-        np.testing.assert_allclose(to_numpy(dW[l]), want.W[l], rtol=0, atol=1e-12)
-        np.testing.assert_allclose(to_numpy(db[l]), want.b[l], rtol=0, atol=1e-12)
+        np.testing.assert_allclose(to_numpy(got.W[l]), want.W[l], rtol=0, atol=1e-12)
+        np.testing.assert_allclose(to_numpy(got.b[l]), want.b[l], rtol=0, atol=1e-12)
+        np.testing.assert_allclose(to_numpy(got.delta[l]), want.delta[l], rtol=0, atol=1e-12)
 
 
-@pytest.mark.parametrize("where", GPU_BACKENDS)
-def test_gpu_device_dropout_is_reproducible(where, digits):
+@pytest.mark.parametrize("name", GPU_BACKENDS)
+def test_gpu_training_equals_numpy_with_numpy_masks(name, digits):
     X, y = digits
-    T = np.eye(10)[y]
+    kw = {"epochs": 3, "batch_size": 32, "lr": 0.003, "seed": 5, "optimizer": "adam",
+          "l2": 0.5, "dropout": 0.2}  # fmt: skip
+    net = bp.Network([64, 30, 10], activation="relu", output="softmax", cost="cross-entropy",
+                     init="he-normal", seed=1)  # fmt: skip
+    ref, gpu = net.copy(), net.to(name, device="cuda")
+    bp.train(ref, X, y, **kw)
+    bp.train(gpu, X, y, engine="array-api-numpy-masks", **kw)
+    for l in (1, 2):
+        np.testing.assert_allclose(to_numpy(gpu.W[l]), ref.W[l], rtol=0, atol=1e-10)
+
+
+@pytest.mark.parametrize("name", GPU_BACKENDS)
+def test_gpu_device_dropout_is_reproducible(name, digits):
+    X, y = digits
     runs = []
     for _ in range(2):
-        net = bp.Network([64, 32, 10], output="softmax", cost="cross-entropy", seed=1)
-        rng = np.random.default_rng(3)
-        step = ArrayStep(
-            move(net, resolve(*where)), optim.SGD(0.1), l2=0.0, n_train=len(X), dropout=0.3, rng=rng
-        )
-        assert step.masks_from == "device"
-        step.load(X, T)
-        step.begin_epoch(rng.permutation(len(X)))
-        for start in range(0, len(X), 64):
-            step.train_batch(start, min(start + 64, len(X)), 0.1)
-        runs.append(to_numpy(step.net.W[1]))
+        gpu = bp.Network([64, 32, 10], output="softmax", cost="cross-entropy", seed=1)
+        gpu = gpu.to(name, device="cuda")
+        bp.train(gpu, X, y, epochs=2, batch_size=64, lr=0.1, dropout=0.3, seed=3)
+        runs.append(to_numpy(gpu.W[1]))
     np.testing.assert_array_equal(runs[0], runs[1])

@@ -1,27 +1,27 @@
-"""The readable step on torch (CPU) and array-api-strict equals NumPy, number for number.
+"""Networks on torch (CPU) and array-api-strict equal NumPy's, number for number.
 
-References are NumPy float64: ``Network.gradients`` for one mini-batch, ``bp.train`` for
-whole runs (whose engine is the fast NumPy one), driven here with the same seed.
+References are NumPy float64: ``Network.gradients`` for one mini-batch, ``bp.train`` on
+NumPy (whose engine is the fast one) for whole runs with the same seed.
 """
 
 from __future__ import annotations
+
+import importlib.util
 
 import numpy as np
 import pytest
 
 import backprop as bp
-from backends.cases import CPU_BACKENDS, cases, data, sizes_of
+from backends.cases import CPU_BACKENDS, cases, data, needs_torch_cpu, sizes_of
 from backprop import optimizers as optim
-from backprop.backends import resolve, to_numpy
-from backprop.backends.move import move
-from backprop.backends.step import ArrayStep, evaluate
+from backprop.backends import backend_of, resolve, to_numpy
+from backprop.backends.step import ArrayStep
+from backprop.training import make_step
 
 
-def _step(net, backend, **kw):
-    moved = move(net, backend)
-    opt = kw.pop("optimizer", optim.SGD(0.1))
-    args = {"l2": 0.0, "n_train": 1, "dropout": 0.0, "rng": np.random.default_rng(0)}
-    return ArrayStep(moved, opt, **{**args, **kw})
+def _close(got, want, tol):
+    assert backend_of(got).name != "numpy"
+    np.testing.assert_allclose(to_numpy(got), want, rtol=0, atol=tol)
 
 
 @pytest.mark.parametrize("name", CPU_BACKENDS)
@@ -30,14 +30,16 @@ def test_gradients_equal_numpy_float64(name, depth, hidden, output, cost):
     sizes = sizes_of(depth)
     net = bp.Network(sizes, activation=hidden, output=output, cost=cost, seed=depth)
     X, T = data(sizes, 7, output, seed=depth)
-    want = net.gradients(X, T)
-    backend = resolve(name)
-    step = _step(net, backend)
-    dW, db = step.gradients(backend.asarray(X), backend.asarray(T))
+    want, trace = net.gradients(X, T), net.forward(X)
+    moved = net.to(name)
+    got, got_trace = moved.gradients(X, T), moved.forward(X)
     for l in range(1, depth + 1):
-        np.testing.assert_allclose(to_numpy(dW[l]), want.W[l], rtol=0, atol=1e-12)
-        np.testing.assert_allclose(to_numpy(db[l]), want.b[l], rtol=0, atol=1e-12)
-    assert step.last_cost() == pytest.approx(net.cost(X, T), rel=1e-12)
+        _close(got.W[l], want.W[l], 1e-12)
+        _close(got.b[l], want.b[l], 1e-12)
+        _close(got.delta[l], want.delta[l], 1e-12)
+        _close(got_trace.z[l], trace.z[l], 1e-12)
+    assert moved.cost(X, T) == pytest.approx(net.cost(X, T), rel=1e-12)
+    _close(moved.predict(X), net.predict(X), 1e-12)
 
 
 @pytest.mark.parametrize("name", CPU_BACKENDS)
@@ -48,27 +50,16 @@ def test_gradients_float32_within_1e5_of_float64(name, depth):
     net32 = net.astype("float32")
     X, T = data(sizes, 9, "softmax", seed=depth)
     want = net32.astype("float64").gradients(X, T)  # the float32 weights, in float64
-    backend = resolve(name)
-    step = _step(net32, backend)
-    dW, db = step.gradients(backend.asarray(X, "float32"), backend.asarray(T, "float32"))
+    got = net32.to(name).gradients(X, T)
     for l in range(1, depth + 1):
-        assert to_numpy(dW[l]).dtype == np.float32
-        np.testing.assert_allclose(to_numpy(dW[l]), want.W[l], rtol=0, atol=1e-5)
-        np.testing.assert_allclose(to_numpy(db[l]), want.b[l], rtol=0, atol=1e-5)
+        assert to_numpy(got.W[l]).dtype == np.float32
+        _close(got.W[l], want.W[l], 1e-5)
+        _close(got.b[l], want.b[l], 1e-5)
 
 
-def _run_by_hand(net, backend, X, T, *, epochs, batch_size, lr, seed, **kw):
-    """bp.train's loop without its bookkeeping: one permutation per epoch, then batches."""
-    n = len(X)
-    rng = np.random.default_rng(seed)
-    opt = optim.get(kw.pop("optimizer"), lr)
-    step = _step(net, backend, optimizer=opt, n_train=n, rng=rng, **kw)
-    step.load(X, T)
-    for _ in range(epochs):
-        step.begin_epoch(rng.permutation(n))
-        for start in range(0, n, batch_size):
-            step.train_batch(start, min(start + batch_size, n), lr)
-    return step
+def _digits_net(dtype="float64", sizes=(64, 30, 20, 10)):
+    return bp.Network(list(sizes), activation="relu", output="softmax", cost="cross-entropy",
+                      init="he-normal", seed=1, dtype=dtype)  # fmt: skip
 
 
 @pytest.mark.parametrize("name", CPU_BACKENDS)
@@ -78,27 +69,21 @@ def _run_by_hand(net, backend, X, T, *, epochs, batch_size, lr, seed, **kw):
 )
 def test_three_epochs_on_digits_equal_numpy_training(digits, name, optimizer, lr, l2, dropout):
     X, y = digits
-    T = np.eye(10)[y]
-    kw = {"epochs": 3, "batch_size": 32, "lr": lr, "seed": 5}
-    net = bp.Network(
-        [64, 30, 20, 10],
-        activation="relu",
-        output="softmax",
-        cost="cross-entropy",
-        init="he-normal",
-        seed=1,
-    )
-    ref = net.copy()
-    bp.train(ref, X, y, optimizer=optimizer, l2=l2, dropout=dropout, **kw)
-    step = _run_by_hand(net, resolve(name), X, T, optimizer=optimizer, l2=l2, dropout=dropout, **kw)
+    kw = {"epochs": 3, "batch_size": 32, "lr": lr, "seed": 5, "optimizer": optimizer,
+          "l2": l2, "dropout": dropout}  # fmt: skip
+    net = _digits_net()
+    ref, moved = net.copy(), net.to(name)
+    want = bp.train(ref, X, y, **kw)
+    got = bp.train(moved, X, y, **kw)
     for l in range(1, 4):
         assert not np.allclose(ref.W[l], net.W[l], atol=1e-3)  # it did train
-        np.testing.assert_allclose(to_numpy(step.net.W[l]), ref.W[l], rtol=0, atol=1e-10)
-        np.testing.assert_allclose(to_numpy(step.net.b[l]), ref.b[l], rtol=0, atol=1e-10)
-    cost, acc = evaluate(step.net, step.X, step.T, step.backend.asarray(y), "argmax")
-    want_cost, want_acc = bp.evaluate(ref, X, y)
-    assert cost == pytest.approx(want_cost, rel=1e-10)
-    assert acc == want_acc and acc > 0.5  # chance: 0.1
+        _close(moved.W[l], ref.W[l], 1e-10)
+        _close(moved.b[l], ref.b[l], 1e-10)
+    assert got.train_cost == pytest.approx(want.train_cost, rel=1e-10)
+    assert got.train_accuracy == want.train_accuracy
+    assert want.train_accuracy[-1] > 0.5  # chance: 0.1
+    cost, acc = bp.evaluate(moved, X, y)
+    assert (cost, acc) == pytest.approx(bp.evaluate(ref, X, y), rel=1e-10)
 
 
 @pytest.mark.parametrize("name", CPU_BACKENDS)
@@ -106,26 +91,88 @@ def test_three_epochs_on_digits_equal_numpy_training(digits, name, optimizer, lr
 def test_three_epochs_float32_within_1e5(digits, name, optimizer, lr):
     # (not Adam: m/√v turns a gradient's last-bit difference near 0 into a ±α step)
     X, y = digits
-    kw = {"epochs": 3, "batch_size": 64, "lr": lr, "seed": 2}
-    net = bp.Network(
-        [64, 32, 10],
-        activation="tanh",
-        output="softmax",
-        cost="cross-entropy",
-        seed=4,
-        dtype="float32",
-    )
-    ref = net.copy()
-    bp.train(ref, X, y, optimizer=optimizer, **kw)
-    step = _run_by_hand(
-        net,
-        resolve(name),
-        X.astype(np.float32),
-        np.eye(10, dtype=np.float32)[y],
-        optimizer=optimizer,
-        **kw,
-    )
+    kw = {"epochs": 3, "batch_size": 64, "lr": lr, "seed": 2, "optimizer": optimizer}
+    net = _digits_net("float32", (64, 32, 10))
+    ref, moved = net.copy(), net.to(name)
+    bp.train(ref, X, y, **kw)
+    bp.train(moved, X, y, **kw)
     for l in (1, 2):
-        got = to_numpy(step.net.W[l])
-        assert got.dtype == np.float32
-        np.testing.assert_allclose(got, ref.W[l], rtol=0, atol=1e-5)
+        assert to_numpy(moved.W[l]).dtype == np.float32
+        _close(moved.W[l], ref.W[l], 1e-5)
+
+
+class _EveryBatch(bp.Callback):
+    """Has its own on_batch_end, so the loop calls the step batch by batch."""
+
+    def __init__(self):
+        self.costs: list[float] = []
+
+    def on_batch_end(self, state):
+        self.costs.append(state.batch_cost())
+
+
+@pytest.mark.parametrize("name", CPU_BACKENDS)
+def test_batch_by_batch_equals_whole_epochs_and_data_of_the_namespace(digits, name):
+    X, y = digits
+    kw = {"epochs": 2, "batch_size": 50, "lr": 0.1, "seed": 3, "dropout": 0.1, "l2": 0.1}
+    whole, by_batch, device_data = (_digits_net().to(name) for _ in range(3))
+    bp.train(whole, X, y, **kw)
+    cb = _EveryBatch()
+    bp.train(by_batch, X, y, callbacks=[cb], **kw)
+    backend = resolve(name)
+    bp.train(device_data, backend.asarray(X), backend.asarray(y), **kw)
+    assert len(cb.costs) == 2 * 36 and all(np.isfinite(cb.costs))
+    for l in (1, 2, 3):
+        np.testing.assert_array_equal(to_numpy(by_batch.W[l]), to_numpy(whole.W[l]))
+        np.testing.assert_array_equal(to_numpy(device_data.W[l]), to_numpy(whole.W[l]))
+
+
+@pytest.mark.parametrize("name", CPU_BACKENDS)
+def test_engine_auto_picks_the_array_step_only_off_numpy(name):
+    net = _digits_net()
+    opt = optim.SGD(0.1)
+    assert isinstance(make_step(net.to(name), opt, n_train=10), ArrayStep)
+    assert not isinstance(make_step(net, opt, n_train=10), ArrayStep)
+    assert not isinstance(make_step(net.to(name).to("numpy"), opt, n_train=10), ArrayStep)
+
+
+@pytest.mark.parametrize("name", CPU_BACKENDS)
+def test_divergence_on_the_device_keeps_the_last_good_weights(digits, name):
+    X, y = digits
+    net = bp.Network([64, 30, 10], activation="identity", output="identity", seed=0).to(name)
+    h = bp.train(net, X * 50, np.eye(10)[y] * 50, epochs=3, batch_size=32, lr=50.0, seed=0)
+    assert h.diverged is not None and "lower learning rate" in h.diverged
+    assert all(np.isfinite(to_numpy(p)).all() for p in net.params())
+
+
+@needs_torch_cpu
+def test_masks_drawn_on_the_device_are_reproducible_with_the_right_rate():
+    # the GPU default, tried on torch's CPU: same seed, same masks; about q of them kept
+    def step(seed):
+        net = _digits_net().to("torch")
+        rng = np.random.default_rng(seed)
+        return ArrayStep(net, optim.SGD(0.1), n_train=100, dropout=0.3, rng=rng, masks="device")
+
+    a, b, c = step(1), step(1), step(2)
+    assert a.masks_from == "device"
+    ma, mb, mc = (to_numpy(s.masks(500)[1]) for s in (a, b, c))
+    np.testing.assert_array_equal(ma, mb)
+    assert not np.array_equal(ma, mc)
+    np.testing.assert_allclose(np.unique(ma), [0.0, 1 / 0.7], rtol=1e-15)  # 0 or 1/q
+    assert (ma > 0).mean() == pytest.approx(0.7, abs=0.01)  # 15,000 draws: σ ≈ 0.004
+    assert sorted(step(1).masks(5)) == [1, 2]  # hidden layers only
+
+
+def test_array_step_refuses_numpy_networks_and_unknown_mask_sources():
+    from backprop import ConfigError
+
+    with pytest.raises(ConfigError, match="other array libraries than NumPy"):
+        ArrayStep(_digits_net(), optim.SGD(0.1))
+    if importlib.util.find_spec("array_api_strict") and importlib.util.find_spec(
+        "array_api_compat"
+    ):
+        strict = _digits_net().to("array_api_strict")
+        with pytest.raises(ConfigError, match="array_api_strict has no random generator"):
+            ArrayStep(
+                strict, optim.SGD(0.1), dropout=0.5, rng=np.random.default_rng(), masks="device"
+            )

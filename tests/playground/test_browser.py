@@ -229,3 +229,12 @@ def test_controls_points_upload_and_export(browser, live, tmp_path):
     net = bp.load(path)
     assert net.sizes == js(d, "window.playground.net.sizes")
     assert js(d, "window.playground.stats.errors.length") == errors_before
+
+    # the URL fragment reproduces an experiment
+    d.get("about:blank")
+    d.get(live.url + "#dataset=gauss&hidden=3&activations=sigmoid&lr=0.1&noise=20&showTest=1")
+    wait(d, "window.playground.net && window.playground.net.config.dataset === 'gauss'")
+    assert js(d, "window.playground.net.sizes") == [2, 3, 1]
+    assert js(d, "window.playground.net.config.noise") == 20
+    assert d.find_element(By.ID, "lr").get_attribute("value") == "0.1"
+    assert d.find_element(By.ID, "show-test").is_selected()

@@ -15,7 +15,7 @@ from .functions import activation_for, cost_for
 from .namespaces import Backend, XArray, backend_of, is_numpy_array, resolve
 
 
-def move(net: Any, to: str | Backend, device: str | None = None) -> Any:
+def move(net: Any, to: str | Backend, device: Any = None) -> Any:
     """A copy of ``net`` whose ``W[l]``, ``b[l]`` are arrays of backend ``to`` on ``device``.
 
     Each array crosses once (a copy, never shared with ``net``); the activations and the

@@ -100,8 +100,11 @@ class Backend:
         return f"{self.name} on {self.device}"
 
 
-def resolve(name: str, device: str | None = None) -> Backend:
+def resolve(name: str, device: Any = None) -> Backend:
     """The :class:`Backend` for library ``name`` on ``device`` (default: its first device).
+
+    ``device`` is a name (``"cpu"``, ``"cuda:1"``, ``"device1"``) or the library's own
+    device object.
 
     Raises
     ------
@@ -259,7 +262,7 @@ def _is_strict_array(x: Any) -> bool:
     return type(x).__module__.startswith("array_api_strict")
 
 
-def _torch_device(torch: ModuleType, device: str | None) -> Any:
+def _torch_device(torch: ModuleType, device: Any) -> Any:
     try:
         dev = torch.device(device or "cpu")
     except (RuntimeError, TypeError):
@@ -278,7 +281,9 @@ def _torch_device(torch: ModuleType, device: str | None) -> Any:
     return dev
 
 
-def _cupy_device(cupy: ModuleType, device: str | None) -> Any:
+def _cupy_device(cupy: ModuleType, device: Any) -> Any:
+    if isinstance(device, cupy.cuda.Device):
+        device = f"cuda:{device.id}"
     text = device or "cuda"
     if text != "cuda" and not text.startswith("cuda:"):
         raise ConfigError(f"CuPy arrays live on a GPU: use device='cuda' or 'cuda:0', not {text!r}")
@@ -297,7 +302,9 @@ def _cupy_device(cupy: ModuleType, device: str | None) -> Any:
     return cupy.cuda.Device(index)
 
 
-def _strict_device(strict: ModuleType, device: str | None) -> Any:
+def _strict_device(strict: ModuleType, device: Any) -> Any:
+    if isinstance(device, strict.Device):
+        return device
     names = [d._device for d in strict.__array_namespace_info__().devices()]
     name = "CPU_DEVICE" if device in (None, "cpu") else device
     if name not in names:

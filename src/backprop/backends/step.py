@@ -24,7 +24,8 @@ Where the data and the randomness live:
   seeded once from the run's: no transfer, but the run is reproducible on that backend
   only. The default is ``"numpy"`` on the CPU (torch CPU, array-api-strict) and
   ``"device"`` on a GPU (CuPy, torch CUDA), where moving masks would cost more than the
-  step; array-api-strict has no generator, so it always uses ``"numpy"``.
+  step; array-api-strict has no generator, so it always uses ``"numpy"``. The engine
+  ``"array-api-numpy-masks"`` (``train(..., engine=...)``) takes NumPy's masks everywhere.
 """
 
 from __future__ import annotations
@@ -195,11 +196,27 @@ class ArrayStep(ReadableStep):
         return all(bool(xp.all(xp.isfinite(p))) for p in self.params)
 
 
-def _engine(net: Any, optimizer: Any, **kw: Any) -> ArrayStep:
-    return ArrayStep(net, optimizer, **kw)
+def _engine(masks: str | None) -> Any:
+    def factory(
+        net: Any,
+        optimizer: Any,
+        *,
+        l2: float,
+        n_train: int,
+        dropout: float,
+        rng: np.random.Generator | None,
+    ) -> ArrayStep:
+        return ArrayStep(
+            net, optimizer, l2=l2, n_train=n_train, dropout=dropout, rng=rng, masks=masks
+        )
+
+    return factory
 
 
-register_engine("array-api", _engine, auto=True)
+#: masks by device (NumPy's on the CPU, the device's on a GPU); picked by engine="auto"
+register_engine("array-api", _engine(None), auto=True)
+#: dropout masks from NumPy on every device: a run equal to NumPy's, also on a GPU
+register_engine("array-api-numpy-masks", _engine("numpy"))
 
 
 class ArrayEvaluator:
