@@ -29,6 +29,7 @@ import json
 import os
 import stat
 import struct
+import tempfile
 from collections.abc import Callable, Iterable
 from pathlib import Path
 
@@ -40,6 +41,7 @@ __all__ = [
     "MODEL_FILE_LIMIT",
     "check_not_an_input",
     "check_overwrite",
+    "check_writable",
     "describe_kind",
     "format_bytes",
     "is_backprop_model",
@@ -247,6 +249,32 @@ def check_overwrite(
             f"{flag} {os.fspath(out)!r} exists and is not {kind}; add --force to replace it, "
             "or choose another file name"
         )
+
+
+def check_writable(
+    directory: str | os.PathLike, flag: str, *, error: type[Exception] = ConfigError
+) -> None:
+    """Refuse, before any work, a folder (or the nearest existing one above it, where it
+    will be created) in which no file can be created: read-only, no permission.
+
+    A temporary file is created and removed: the only test a read-only mount, an ACL or
+    a full quota cannot fool (``os.access`` says yes to root on a read-only mount's files).
+    """
+    folder = Path(directory)
+    while not folder.exists() and folder != folder.parent:
+        folder = folder.parent
+    if not folder.is_dir():
+        return  # the command's own checks name a file in the way
+    try:
+        fd, name = tempfile.mkstemp(prefix=".backprop-write-test-", dir=folder)
+    except OSError as exc:
+        raise error(
+            f"{flag} {os.fspath(directory)}: cannot write in {os.fspath(folder)!r} "
+            f"({exc.strerror or exc}); choose a writable location"
+        ) from None
+    os.close(fd)
+    with contextlib.suppress(OSError):
+        os.unlink(name)
 
 
 def is_backprop_model(path: str | os.PathLike) -> bool:

@@ -97,7 +97,7 @@ def work(tmp_path) -> Path:
     net = bp.Network([N_FEATURES, 8, N_CLASSES], seed=0)
     io.save(net, tmp_path / "model.safetensors")
     io.save(bp.Network([N_FEATURES, 4, N_CLASSES], seed=1), tmp_path / "existing.safetensors")
-    (tmp_path / "existing.csv").write_text("class\n1\n")
+    (tmp_path / "existing.csv").write_text("prediction,p_0,p_1,p_2\n1,0.1,0.8,0.1\n")
     return tmp_path
 
 

@@ -13,8 +13,12 @@ Ctrl-C exits 130.
 from __future__ import annotations
 
 import argparse
+import contextlib
+import errno
 import importlib
 import importlib.util
+import io
+import os
 import sys
 
 from .. import __version__
@@ -53,6 +57,60 @@ def error(message: str) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     """Run the ``backprop`` command with ``argv`` (default: ``sys.argv[1:]``)."""
+    from .interrupt import exit_code, install_termination_handlers, signal_name
+
+    try:
+        install_termination_handlers()  # SIGTERM/SIGHUP unwind like Ctrl-C
+        code = _main(argv)
+        _flush_stdout()
+        return code
+    except KeyboardInterrupt as exc:  # also during start-up (Ctrl-C in the first 0.1 s)
+        signum = getattr(exc, "signum", None)
+        what = "interrupted" if signum is None else f"terminated by {signal_name(signum)}"
+        print(f"backprop: {what}", file=sys.stderr)
+        return exit_code(signum)
+    except BrokenPipeError:
+        _silence_stdout()
+        return 0
+    except OSError as exc:
+        if exc.errno not in _STDOUT_ERRNOS:
+            raise
+        _silence_stdout()
+        error(
+            f"cannot write the output: {exc.strerror or exc}; free some space, or write "
+            "to a file with --out"
+        )
+        return 2
+
+
+#: what writing to a full, closed or vanished standard output raises
+_STDOUT_ERRNOS = {errno.ENOSPC, errno.EBADF, errno.EIO, getattr(errno, "EDQUOT", errno.ENOSPC)}
+
+
+class _ClosedStdout(io.TextIOBase):
+    """Stands in for a closed standard output (``backprop predict >&-``): writing fails."""
+
+    def write(self, text: str) -> int:
+        raise OSError(errno.EBADF, "standard output is closed")
+
+
+def _flush_stdout() -> None:
+    if sys.stdout is not None:
+        sys.stdout.flush()
+
+
+def _silence_stdout() -> None:
+    """Nothing more reaches the broken stdout (nor does Python's flush at exit complain)."""
+    with contextlib.suppress(OSError, ValueError):
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, 1)
+        os.close(devnull)
+    sys.stdout = open(os.devnull, "w")  # noqa: SIM115 - lives until exit
+
+
+def _main(argv: list[str] | None) -> int:
+    if sys.stdout is None:
+        sys.stdout = _ClosedStdout()
     parser = build_parser()
     try:
         args = parser.parse_args(argv)
@@ -72,11 +130,6 @@ def main(argv: list[str] | None = None) -> int:
     except BackpropError as exc:
         error(str(exc))
         return 2
-    except KeyboardInterrupt:
-        print("backprop: interrupted", file=sys.stderr)
-        return 130
-    except BrokenPipeError:
-        return 0
 
 
 if __name__ == "__main__":

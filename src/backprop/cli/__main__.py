@@ -1,5 +1,9 @@
 import sys
 
-from . import main
+try:
+    from . import main
+except KeyboardInterrupt:  # Ctrl-C while the modules load: no traceback
+    print("backprop: interrupted", file=sys.stderr)
+    sys.exit(130)
 
 sys.exit(main())

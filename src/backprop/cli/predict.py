@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import sys
 
+import numpy as np
+
+from ..errors import DataError
 from . import arguments, datasets, output
 
 DESCRIPTION = """\
@@ -29,14 +32,27 @@ def register(subparsers) -> None:
     p.add_argument("model", metavar="MODEL", help="a model file written by `backprop train --out`")
     p.add_argument("input", metavar="INPUT", help="a .csv or .npz file of features")
     p.add_argument("--out", metavar="FILE", help="write the CSV here (default: stdout)")
+    p.add_argument(
+        "--force",
+        action="store_true",
+        help="let --out replace an existing file that is not a predictions file",
+    )
     p.set_defaults(run=run)
 
 
 def run(args) -> int:
     from .. import io
+    from .._files import check_not_an_input, check_overwrite, is_predictions_file
     from ..data import read_features
 
     output.check_out_path(args.out, example="predictions.csv")
+    check_not_an_input(args.out, [args.model, args.input])
+    check_overwrite(
+        args.out,
+        force=args.force,
+        accept=is_predictions_file,
+        kind="a predictions file (a CSV written by backprop predict)",
+    )
     net = io.load(args.model)
     X = read_features(args.input, n_features=net.sizes[0])
     datasets.reject_nonfinite(args.input, X)
@@ -52,7 +68,15 @@ def run(args) -> int:
 
 def predictions_csv(net, X) -> str:
     """The CSV text: a header, then one row per example of ``X`` (m, n_0)."""
-    A = net.predict(X)  # a^L as rows, (m, n_L)
+    with np.errstate(all="ignore"):  # overflow is reported below, not as RuntimeWarnings
+        A = net.predict(X)  # a^L as rows, (m, n_L)
+    if not np.isfinite(A).all():
+        row = int(np.argwhere(~np.isfinite(A))[0][0])
+        raise DataError(
+            f"the model's outputs are not finite numbers for row {row + 1} (its inputs are "
+            f"too large for the network, largest |x| = {float(np.abs(X[row]).max()):.3g}); "
+            "scale the inputs as the training data were"
+        )
     meta = net.metadata or {}
     classification = _is_classifier(net, meta)
     n_L = net.sizes[-1]
@@ -75,7 +99,7 @@ def predictions_csv(net, X) -> str:
 
 def _is_classifier(net, meta: dict) -> bool:
     data = meta.get("data") or {}
-    if "n_classes" in data:
+    if isinstance(data, dict) and "n_classes" in data:
         return data["n_classes"] is not None
     # no metadata: a softmax or sigmoid output over several units is read as classes
     return net.sizes[-1] > 1 and net.activations[-1] in ("softmax", "sigmoid")
@@ -90,7 +114,7 @@ def _class_labels(meta: dict, n_L: int) -> list[str]:
 
 
 def _csv_cell(value) -> str:
-    text = str(value)
-    if any(c in text for c in ',"\n\r'):
-        return '"' + text.replace('"', '""') + '"'
-    return text
+    """One cell, safe in a spreadsheet: formulas neutralised, quoted when needed."""
+    from .._csv import csv_cell
+
+    return csv_cell(value)

@@ -21,6 +21,7 @@ import argparse
 import sys
 import time
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -28,7 +29,7 @@ import numpy as np
 from .. import io
 from ..errors import ConfigError
 from . import _checkpoint, arguments, datasets, output, train_config, train_report
-from .interrupt import StopOnInterrupt
+from .interrupt import StopOnInterrupt, exit_code, hold_interrupts, signal_name
 from .progress import Progress
 
 # the command's steps, importable from here as before the split
@@ -119,6 +120,11 @@ def register(subparsers) -> None:
     )
     out = p.add_argument_group("output")
     out.add_argument("--out", metavar="FILE", help="save the trained model here (safetensors)")
+    out.add_argument(
+        "--force",
+        action="store_true",
+        help="let --out replace an existing file that is not a backprop model",
+    )
     out.add_argument(
         "--json", action="store_true", help="print one JSON object on stdout; progress on stderr"
     )
@@ -217,8 +223,10 @@ def run(args) -> int:
             kept = f"checkpoint saved to {checkpoint.last}; add --resume to continue"
         else:
             kept = "model not saved" if args.out else "nothing saved"
-        print(f"backprop: interrupted at epoch {epoch}, batch {batch}; {kept}", file=sys.stderr)
-        return 130
+        signum = session.interrupt.signum
+        what = "interrupted" if signum in (None, 2) else f"terminated by {signal_name(signum)}"
+        print(f"backprop: {what} at epoch {epoch}, batch {batch}; {kept}", file=sys.stderr)
+        return exit_code(signum)
     return finish(args, session, preset, history)
 
 
@@ -230,6 +238,7 @@ def prepare(args) -> tuple[Session, Any]:
     _checkpoint.check_arguments(args)
     if args.plots:
         train_report.check_plots_dir(args.plots)
+    _check_outputs(args, config)
     dataset = train_config.load_data(config, download=args.download, base_url=args.data_url)
     train_config.check_data(config, dataset, given=train_config.given_settings(args))
     net = train_config.build_network(config, dataset)
@@ -254,9 +263,14 @@ def finish(args, session: Session, preset: Any, history: Any) -> int:
     except KeyboardInterrupt:
         return _interrupted_in_evaluation(args, session, preset, history)
     result["warnings"] = train_report.warnings(history)
-    if args.out:
-        io.save(net, args.out, metadata=train_report.model_metadata(result, history, dataset))
-        result["out"] = str(args.out)
+    saved_to = _save_path(args.out, history)
+    if saved_to:
+        with hold_interrupts() as received:  # a Ctrl-C now waits for the model to be written
+            io.save(net, saved_to, metadata=train_report.model_metadata(result, history, dataset))
+        result["out"] = str(saved_to)
+        if received:
+            late_interrupt = True
+            session.interrupt.signum = session.interrupt.signum or received[0]
     if args.plots and not late_interrupt:
         result["plots"] = train_report.write_plots(args.plots, history, net, dataset)
     if args.json:
@@ -267,7 +281,9 @@ def finish(args, session: Session, preset: Any, history: Any) -> int:
         for warning in result["warnings"]:
             print(f"note: {warning}", file=sys.stderr)
     if history.diverged:
-        saved = f"; the last good weights were saved to {args.out}" if args.out else ""
+        saved = f"; the last good weights were saved to {saved_to}" if saved_to else ""
+        if saved_to and str(saved_to) != str(args.out):
+            saved += f" ({args.out} was left as it was)"
         print(f"backprop: error: {history.diverged}{saved}", file=sys.stderr)
         return 1
     if late_interrupt:
@@ -277,8 +293,35 @@ def finish(args, session: Session, preset: Any, history: Any) -> int:
             + ("; plots not written" if args.plots else ""),
             file=sys.stderr,
         )
-        return 130
+        return exit_code(session.interrupt.signum)
     return 0
+
+
+def _save_path(out: str | None, history: Any) -> Path | None:
+    """Where the model goes: ``--out``, except that a diverged run never replaces an
+    existing file; its last good weights go beside it, to ``NAME.diverged.safetensors``."""
+    if not out:
+        return None
+    path = Path(out)
+    if history.diverged and path.exists():
+        stem = path.name.removesuffix(".safetensors")
+        return path.with_name(f"{stem}.diverged.safetensors")
+    return path
+
+
+def _check_outputs(args, config: dict) -> None:
+    """Before any work: --out is not an input and replaces only a model (or --force), and
+    every output directory can be written."""
+    from .._files import check_not_an_input, check_overwrite, check_writable, is_backprop_model
+    from ..data import input_paths
+
+    check_not_an_input(args.out, input_paths(config["data"]))
+    check_overwrite(args.out, force=args.force, accept=is_backprop_model, kind="a backprop model")
+    if args.out:
+        check_writable(Path(args.out).parent, "--out")
+    for flag, folder in (("--plots", args.plots), ("--checkpoint", args.checkpoint)):
+        if folder:
+            check_writable(Path(folder), flag)
 
 
 def _interrupted_in_evaluation(args, session: Session, preset: Any, history: Any = None) -> int:

@@ -31,6 +31,7 @@ from .datasets import (
     DOWNLOAD_MIN_RATE,
     DOWNLOAD_RATE_WINDOW,
     FASHION_CLASSES,
+    FILES,
     IDX_DATASETS,
     default_dir,
     download_files,
@@ -47,6 +48,7 @@ __all__ = [
     "Dataset",
     "default_dir",
     "download",
+    "input_paths",
     "load",
     "load_csv",
     "load_digits",
@@ -135,6 +137,25 @@ def load(
             spec, validation_fraction=validation_fraction, test_fraction=test_fraction, seed=seed
         )
     raise ConfigError(f"unknown data {spec!r}; use {SPECS}")
+
+
+def input_paths(spec: str | os.PathLike) -> list[Path]:
+    """The files ``load(spec)`` would read, for checking that no output overwrites them.
+
+    ``digits`` reads none; ``mnist[:DIR]`` the IDX files in DIR; a CSV/NPZ spec its path
+    (``~`` expanded). Paths that do not exist are left out.
+    """
+    spec = os.fspath(spec)
+    name, sep, rest = spec.partition(":")
+    key = name.strip().lower()
+    if key in IDX_DATASETS:
+        directory = Path(rest).expanduser() if sep and rest else default_dir(key)
+        stems = [s for f in FILES for s in (f, f + ".gz", f.replace("-idx", ".idx"))]
+        return [directory / s for s in stems if (directory / s).exists()]
+    if key == "digits" and not sep:
+        return []
+    path = Path(spec).expanduser()
+    return [path] if path.exists() else []
 
 
 def download(
