@@ -1,83 +1,461 @@
-"""Checkpoint files: named arrays and a JSON document, for resuming training bit for bit.
+"""The network: forward pass and backpropagation, BP1–BP4, for any depth.
 
-A checkpoint is the same safetensors container as a model file (see
-:mod:`backprop.io.container`) with ``format`` ``"backprop.checkpoint"`` and the
-caller's ``meta`` in the document; the checksum covers every tensor's name, dtype,
-shape and bytes, and the document (format version 3). It knows nothing of networks, so the
-training loop (which writes :class:`~backprop.training.TrainState`) can use it.
+The notation is the source's (see DESIGN.md). For layers l = 1..L, with the
+input a⁰ = x and a mini-batch of m examples as columns::
+
+    z^l = W^l a^{l-1} + b^l                      forward, per layer
+    a^l = σ_l(z^l)
+    δ^L = (a^L − t) ∘ σ_L'(z^L)                   BP1 (quadratic cost)
+    δ^l = ((W^{l+1})ᵀ δ^{l+1}) ∘ σ_l'(z^l)        BP2
+    ∂C/∂b^l = (1/m) Σ_columns δ^l                  BP3
+    ∂C/∂W^l = (1/m) δ^l (a^{l-1})ᵀ                 BP4
+
+In code ``W[l]`` is W^l, ``z[l]`` is z^l, ``delta[l]`` is δ^l: containers are
+indexed by the book's l, never by a shifted list index. Inside, examples are
+columns; the public methods take and return rows (``X`` of shape (m, n_0)) and
+transpose once at the edge.
+
+Dropout enters through optional masks r^l/q (hidden layers, inverted dropout:
+r^l holds 0 or 1, q is the keep probability)::
+
+    a^l = σ_l(z^l) ∘ r^l/q                          forward, dropout layers
+    δ^l = ((W^{l+1})ᵀ δ^{l+1}) ∘ σ_l'(z^l) ∘ r^l/q   BP2, dropout layers
+
+This module is the one readable statement of BP1–BP4: ``train(...,
+engine="readable")`` trains through :meth:`Network.forward` and
+:meth:`Network.backward`, and the fast engine (:mod:`backprop.fast`) is tested
+equal to them.
+
+The arrays may be NumPy's or another array library's (``net.to("torch")``, ``"cupy"``,
+``"array_api_strict"``; see :mod:`backprop.backends`): the maths uses the namespace of
+its arrays (``xp = self.xp``) and the array API standard's functions only.
 """
 
 from __future__ import annotations
 
+import math
 import os
-from collections.abc import Mapping
-from pathlib import Path
-from typing import Any
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, Generic, TypeVar
 
 import numpy as np
 
-from ..errors import ConfigError, ModelFileError
-from ..jsonable import to_jsonable
-from ..version import __version__
-from . import container
+from . import activations, costs, validation
+from . import init as inits
+from .errors import ConfigError, DataError
+from .types import Array, ArrayLike
 
-__all__ = ["load_checkpoint", "save_checkpoint"]
+T_ = TypeVar("T_")
+
+DTYPES = validation.DTYPES
 
 
-def save_checkpoint(
-    path: str | os.PathLike[str], tensors: Mapping[str, np.ndarray], meta: Mapping[str, Any]
-) -> Path:
-    """Write named arrays and a JSON-serialisable ``meta`` dict to ``path``, atomically.
+class Layers(Generic[T_]):
+    """Per-layer values indexed by the book's layer number.
 
-    Arrays may be bool, (u)int8–64, float16/32/64, of any shape; they come
-    back bit-exact from :func:`load_checkpoint`, as does ``meta`` (through
-    JSON: tuples become lists; Python ints of any size survive, so an
-    ``np.random.Generator``'s ``bit_generator.state`` can go in ``meta``).
-
-    Raises
-    ------
-    ConfigError
-        A tensor name is not a non-empty string, a dtype is not storable, or
-        ``meta`` is not JSON-serialisable.
-    ModelFileError
-        The file cannot be written.
+    ``Layers(1, items)`` holds W^1..W^L; ``Layers(0, items)`` holds a^0..a^L.
+    Negative indices count from the end, as for a list (``a[-1]`` is a^L).
+    ``version`` counts the assignments ``layers[l] = value`` (the fast engine
+    checks it to notice a parameter array replaced between steps).
     """
-    arrays = {}
-    for name, value in tensors.items():
-        if not isinstance(name, str) or not name or name == "__metadata__":
-            raise ConfigError(f"checkpoint tensor names must be non-empty strings, got {name!r}")
-        to_jsonable(name, "a checkpoint tensor name")  # refuses lone surrogates
-        arr = np.asarray(value)
-        if container.dtype_code(arr.dtype) is None:
-            raise ConfigError(
-                f"checkpoint tensor {name!r} has dtype {arr.dtype}; use bool, (u)int8-64 "
-                "or float16/32/64"
+
+    __slots__ = ("start", "_items", "version")
+
+    def __init__(self, start: int, items: Sequence[T_]):
+        self.start = start
+        self._items = list(items)
+        self.version = 0
+
+    def _index(self, l: int) -> int:
+        if not isinstance(l, (int, np.integer)):
+            raise TypeError(f"layer index must be an integer, not {type(l).__name__}")
+        stop = self.start + len(self._items) - 1
+        i = l - self.start if l >= 0 else len(self._items) + l
+        if not 0 <= i < len(self._items):
+            raise IndexError(f"layer {l} does not exist: valid layers are {self.start}..{stop}")
+        return i
+
+    def __getitem__(self, l: int) -> T_:
+        return self._items[self._index(l)]
+
+    def __setitem__(self, l: int, value: T_) -> None:
+        self._items[self._index(l)] = value
+        self.version += 1
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+    def __iter__(self) -> Iterator[T_]:
+        return iter(self._items)
+
+    def keys(self) -> range:
+        """The valid layer numbers."""
+        return range(self.start, self.start + len(self._items))
+
+    def items(self) -> Iterator[tuple[int, T_]]:
+        """(l, value) pairs."""
+        return zip(self.keys(), self._items)
+
+    def __repr__(self) -> str:
+        body = ", ".join(f"{l}: {getattr(v, 'shape', v)}" for l, v in self.items())
+        return f"Layers({{{body}}})"
+
+
+@dataclass
+class Trace:
+    """The forward pass: ``z[l]`` for l = 1..L and ``a[l]`` for l = 0..L, each (n_l, m)."""
+
+    z: Layers[Array]
+    a: Layers[Array]
+
+
+@dataclass
+class Gradients:
+    """The backward pass.
+
+    ``delta[l]`` is δ^l of shape (n_l, m), one column per example;
+    ``W[l]`` is ∂C/∂W^l and ``b[l]`` is ∂C/∂b^l, averaged over the m examples.
+    """
+
+    delta: Layers[Array]
+    W: Layers[Array]
+    b: Layers[Array]
+
+    @property
+    def dW(self) -> Layers[Array]:
+        return self.W
+
+    @property
+    def db(self) -> Layers[Array]:
+        return self.b
+
+
+#: dropout masks r^l/q by the book's layer number l = 1..L−1 (None: no dropout at l)
+Masks = Mapping[int, Array | None] | Layers[Array | None]
+
+
+class Network:
+    """A fully connected feed-forward network trained by backpropagation.
+
+    Parameters
+    ----------
+    sizes : list of int
+        Neurons per layer, input first: ``[3, 4, 2]`` is the source's network.
+    activation : str or list of str
+        σ of the hidden layers: one name for all, or one per hidden layer.
+        One of ``sigmoid``, ``tanh``, ``relu``, ``leaky-relu``, ``identity``.
+    output : str, optional
+        σ of the output layer (also ``softmax``); default: the hidden one.
+    cost : str
+        ``quadratic`` (½‖a^L − t‖², the source's) or ``cross-entropy``.
+    init : str or callable
+        ``normal``, ``scaled-normal``, ``glorot-uniform``, ``he-normal``, or
+        ``init(rng, n_out, n_in) -> (W, b)``.
+    seed : int, optional
+        Seed of the generator the weights are drawn from; same seed, same bits.
+    dtype : {"float64", "float32"}
+        Precision of every parameter and intermediate value.
+    rng : np.random.Generator, optional
+        Draw the weights from this generator instead of one built from ``seed``.
+    """
+
+    def __init__(
+        self,
+        sizes: Sequence[int],
+        activation: str | Sequence[str] = "sigmoid",
+        output: str | None = None,
+        cost: str | costs.Cost = "quadratic",
+        init: str | inits.Initializer = "normal",
+        seed: int | None = None,
+        dtype: str = "float64",
+        rng: np.random.Generator | None = None,
+    ):
+        self.sizes = _check_sizes(sizes)
+        self.L = len(self.sizes) - 1
+        self.dtype = validation.dtype(dtype)
+        hidden = _hidden_names(activation, self.L)
+        if output is None:
+            output = activation if isinstance(activation, str) else (hidden or ["sigmoid"])[-1]
+        self.act = Layers(1, [activations.get(name) for name in [*hidden, output]])
+        for l in range(1, self.L):
+            if not self.act[l].elementwise:
+                raise ConfigError(
+                    f"{self.act[l].name} can only be the output activation; "
+                    f"choose hidden activations from: {', '.join(activations.HIDDEN)}"
+                )
+        self.cost_fn = costs.get(cost)
+        self.cost_fn.check(self.act[self.L])
+        self.init = init if isinstance(init, str) else getattr(init, "__name__", "custom")
+        rng = rng if rng is not None else np.random.default_rng(seed)
+        draw = inits.get(init)
+        W: list[Array] = []
+        b: list[Array] = []
+        for n_in, n_out in zip(self.sizes[:-1], self.sizes[1:]):
+            W_l, b_l = draw(rng, n_out, n_in)
+            W.append(np.array(W_l, dtype=self.dtype, order="C"))
+            b.append(np.array(b_l, dtype=self.dtype, order="C").reshape(n_out, 1))
+        self.W: Layers[Array] = Layers(1, W)
+        self.b: Layers[Array] = Layers(1, b)
+        #: free-form information saved with the model (training configuration, metrics)
+        self.metadata: dict[str, Any] = {}
+
+    # -- descriptive -------------------------------------------------------
+
+    @property
+    def activations(self) -> list[str]:
+        """Names of σ_1..σ_L."""
+        return [act.name for act in self.act]
+
+    @property
+    def cost_name(self) -> str:
+        return self.cost_fn.name
+
+    @property
+    def n_params(self) -> int:
+        return sum(math.prod(w.shape) + math.prod(b.shape) for w, b in zip(self.W, self.b))
+
+    def params(self) -> list[Array]:
+        """[W^1, b^1, …, W^L, b^L]: the arrays an optimiser updates in place."""
+        return [p for l in self.W.keys() for p in (self.W[l], self.b[l])]
+
+    def config(self) -> dict[str, Any]:
+        """Everything needed to rebuild this architecture (not the weights)."""
+        return {
+            "sizes": list(self.sizes),
+            "activation": self.activations[:-1],
+            "output": self.activations[-1],
+            "cost": self.cost_name,
+            "init": self.init,
+            "dtype": self.dtype,
+        }
+
+    def copy(self) -> Network:
+        """A deep copy: same architecture, weights and metadata."""
+        new = object.__new__(Network)
+        new.__dict__.update(self.__dict__)
+        new.W = Layers(1, [_copy(w) for w in self.W])
+        new.b = Layers(1, [_copy(b) for b in self.b])
+        new.act = Layers(1, list(self.act))
+        new.metadata = dict(self.metadata)
+        return new
+
+    def astype(self, dtype: str) -> Network:
+        """A copy in another precision."""
+        new = self.copy()
+        new.dtype = validation.dtype(dtype)
+        new.W = Layers(1, [_astype(w, new.dtype) for w in self.W])
+        new.b = Layers(1, [_astype(b, new.dtype) for b in self.b])
+        return new
+
+    @property
+    def xp(self) -> Any:
+        """The array namespace of every W[l], b[l]: ``numpy`` itself for a NumPy network."""
+        return _namespace(self.W[1])
+
+    @property
+    def device(self) -> Any:
+        """The device every W[l], b[l] lives on (``"cpu"`` for NumPy)."""
+        from .backends import device_of
+
+        return device_of(self.W[1])
+
+    def to(self, library: str, device: str | None = None) -> Network:
+        """A copy on another array library and device (see :mod:`backprop.backends`).
+
+        ``library`` is ``"numpy"``, ``"torch"``, ``"cupy"`` or ``"array_api_strict"``;
+        ``device`` e.g. ``"cpu"`` or ``"cuda"``. Each W[l], b[l] crosses once (a copy);
+        raises ConfigError, saying what to install, for a missing library or GPU.
+        """
+        from .backends.move import move
+
+        return move(self, library, device)
+
+    def save(self, path: str | os.PathLike[str], metadata: dict[str, Any] | None = None) -> Any:
+        """Write this network to a safetensors model file (see :func:`backprop.io.save`)."""
+        from .io.model_writer import save  # the writer is core: it needs no Network class
+
+        net = self if self.xp is np else self.to("numpy")  # the same file from any device
+        return save(net, path, metadata=metadata)
+
+    def __repr__(self) -> str:
+        return (
+            f"Network({self.sizes}, activation={self.activations[:-1]}, "
+            f"output={self.activations[-1]!r}, cost={self.cost_name!r}, dtype={self.dtype!r})"
+        )
+
+    # -- the maths ---------------------------------------------------------
+
+    def forward(self, X: ArrayLike, masks: Masks | None = None) -> Trace:
+        """Forward pass for a mini-batch ``X`` of shape (m, n_0), rows = examples.
+
+        ``masks[l]`` (optional, hidden layers l = 1..L−1) is the dropout mask
+        r^l/q of shape (n_l, m): 0 for a dropped neuron, 1/q for a kept one.
+        Returns the :class:`Trace` with z^l and a^l of shape (n_l, m) (a^l with
+        its mask applied); a^0 is ``X`` as columns.
+        """
+        a0 = self._inputs(X).T
+        r = self._masks(masks, a0.shape[1])
+        z, a = [], [a0]
+        for l in range(1, self.L + 1):
+            z.append(self.W[l] @ a[l - 1] + self.b[l])  # z^l = W^l a^{l-1} + b^l
+            a.append(self.act[l].f(z[-1]))  # a^l = σ(z^l)
+            if r[l] is not None:
+                a[-1] = a[-1] * r[l]  # a^l = σ(z^l) ∘ r^l/q (dropout)
+        return Trace(z=Layers(1, z), a=Layers(0, a))
+
+    def backward(self, trace: Trace, T: ArrayLike, masks: Masks | None = None) -> Gradients:
+        """Backpropagation: δ^l, ∂C/∂W^l and ∂C/∂b^l for every layer.
+
+        ``T`` holds the targets, shape (m, n_L) (integer class labels of shape
+        (m,) are turned into one-hot rows). ``masks`` are the dropout masks the
+        ``trace`` was computed with (see :meth:`forward`).
+        """
+        z, a, L, xp = trace.z, trace.a, self.L, self.xp
+        m = a[0].shape[1]
+        t = self._targets(T, m).T
+        r = self._masks(masks, m)
+        delta: Layers[Array] = Layers(1, list(z))  # each δ^l is set below
+        delta[L] = self.cost_fn.delta(z[L], a[L], t, self.act[L])  # BP1
+        for l in range(L - 1, 0, -1):
+            s = a[l] if r[l] is None else self.act[l].f(z[l])  # σ(z^l), before dropout
+            delta[l] = (self.W[l + 1].T @ delta[l + 1]) * self.act[l].prime(z[l], s)  # BP2
+            if r[l] is not None:
+                delta[l] = delta[l] * r[l]  # BP2 ∘ r^l/q: a dropped neuron passes no error
+        db = Layers(1, [xp.sum(delta[l], axis=1, keepdims=True) / m for l in delta.keys()])  # BP3
+        dW = Layers(1, [delta[l] @ a[l - 1].T / m for l in delta.keys()])  # BP4
+        return Gradients(delta=delta, W=dW, b=db)
+
+    def gradients(self, X: ArrayLike, T: ArrayLike) -> Gradients:
+        """``backward(forward(X), T)``."""
+        return self.backward(self.forward(X), T)
+
+    def cost(self, X: ArrayLike, T: ArrayLike) -> float:
+        """C: the mean over the m examples of the per-example cost C_x."""
+        trace = self.forward(X)
+        t = self._targets(T, trace.a[0].shape[1]).T
+        L = self.L
+        return float(self.xp.mean(self.cost_fn.value(trace.z[L], trace.a[L], t, self.act[L])))
+
+    def predict(self, X: ArrayLike) -> Array:
+        """The output a^L for ``X``, as rows: shape (m, n_L)."""
+        a = self._inputs(X).T
+        for l in range(1, self.L + 1):
+            a = self.act[l].f(self.W[l] @ a + self.b[l])
+        return a.T
+
+    # -- edges -------------------------------------------------------------
+
+    def _inputs(self, X: ArrayLike) -> Array:
+        """Validate ``X`` and return it as (m, n_0) in the network's dtype and namespace."""
+        if self.xp is not np:  # another array library: NumPy data checked here, moved once
+            from .backends.move import inputs
+
+            return inputs(self, X)
+        return self._numpy_inputs(X)
+
+    def _numpy_inputs(self, X: ArrayLike) -> Array:
+        X = np.asarray(X)
+        if X.ndim == 1:
+            X = X.reshape(1, -1)
+        if X.ndim != 2:
+            raise DataError(f"X must be a 2-D array (examples, features), got shape {X.shape}")
+        if X.shape[1] != self.sizes[0]:
+            raise DataError(
+                f"X has {X.shape[1]} features but the network's input layer has "
+                f"{self.sizes[0]}; pass data with {self.sizes[0]} columns"
             )
-        arrays[name] = arr
-    order = sorted(arrays)
-    doc = {
-        "format": container.CHECKPOINT_FORMAT,
-        "format_version": container.FORMAT_VERSION,
-        "library_version": __version__,
-        "meta": to_jsonable(dict(meta), "checkpoint meta"),
-    }
-    container.seal(doc, {name: arrays[name] for name in order})
-    container.write(path, {name: arrays[name] for name in order}, doc)
-    return Path(path)
+        if X.dtype.kind not in "fiub":
+            raise DataError(f"X must be numeric, got dtype {X.dtype}")
+        return X.astype(self.dtype, copy=False)
+
+    def _targets(self, T: ArrayLike, m: int) -> Array:
+        """Validate targets and return them as (m, n_L) in the network's dtype and namespace."""
+        if self.xp is not np:
+            from .backends.move import targets
+
+            return targets(self, T, m)
+        return self._numpy_targets(T, m)
+
+    def _numpy_targets(self, T: ArrayLike, m: int) -> Array:
+        T = np.asarray(T)
+        n_L = self.sizes[-1]
+        if T.ndim == 1 and n_L > 1 and T.dtype.kind in "iu":
+            if T.size and (T.min() < 0 or T.max() >= n_L):
+                raise DataError(f"class labels must lie in 0..{n_L - 1}, got {T.min()}..{T.max()}")
+            T = np.eye(n_L, dtype=self.dtype)[T]
+        elif T.ndim == 1:
+            T = T.reshape(-1, n_L) if n_L == 1 else T.reshape(1, -1)
+        if T.shape != (m, n_L):
+            raise DataError(f"targets must have shape ({m}, {n_L}), got {T.shape}")
+        return T.astype(self.dtype, copy=False)
+
+    def _masks(self, masks: Masks | None, m: int) -> list[Array | None]:
+        """Dropout masks as a list indexed by l = 0..L (None where there is none), checked."""
+        r: list[Array | None] = [None] * (self.L + 1)
+        if masks is None:
+            return r
+        for l in masks.keys():
+            if not 1 <= l < self.L:
+                raise ConfigError(
+                    f"dropout masks apply to the hidden layers 1..{self.L - 1}, not layer {l}"
+                )
+            mask = masks[l]
+            if mask is not None:
+                if np.shape(mask) != (self.sizes[l], m):
+                    raise DataError(
+                        f"the dropout mask of layer {l} must have shape "
+                        f"({self.sizes[l]}, {m}), got {np.shape(mask)}"
+                    )
+                r[l] = mask
+        return r
 
 
-def load_checkpoint(path: str | os.PathLike[str]) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
-    """Read a file written by :func:`save_checkpoint`: ``(tensors, meta)``, verified.
+def _namespace(x: Any) -> Any:
+    """The array namespace of ``x``: NumPy itself for NumPy arrays (else array-api-compat's)."""
+    if isinstance(x, np.ndarray):
+        return np
+    from .backends import namespace_of
 
-    Raises
-    ------
-    ModelFileError
-        Missing, truncated, malformed file or checksum mismatch.
-    """
-    where = container.cannot_load(path, "checkpoint")
-    tensors, doc, signed = container.read(path, where, container.CHECKPOINT_FORMAT)
-    meta = doc.get("meta")
-    if not isinstance(meta, dict):
-        raise ModelFileError(f"{where}: the metadata has no 'meta' object")
-    container.verify_checksum(doc, tensors, signed, where, sorted(tensors))
-    return tensors, meta
+    return namespace_of(x)
+
+
+def _copy(x: Array) -> Array:
+    return x.copy() if isinstance(x, np.ndarray) else _namespace(x).asarray(x, copy=True)
+
+
+def _astype(x: Array, dtype: str) -> Array:
+    if isinstance(x, np.ndarray):
+        return x.astype(dtype)
+    xp = _namespace(x)
+    return xp.astype(x, getattr(xp, dtype))
+
+
+def _check_sizes(sizes: Sequence[int]) -> list[int]:
+    try:
+        sizes = [int(n) for n in sizes]
+    except (TypeError, ValueError):
+        raise ConfigError(
+            f"sizes must be a list of layer widths like [3, 4, 2], got {sizes!r}"
+        ) from None
+    if len(sizes) < 2 or min(sizes) < 1:
+        raise ConfigError(
+            f"sizes needs at least an input and an output layer, each with ≥ 1 neuron; got {sizes}"
+        )
+    return sizes
+
+
+#: kept for callers of the old private name; use :func:`backprop.validation.dtype`
+_check_dtype = validation.dtype
+
+
+def _hidden_names(activation: str | Sequence[str], L: int) -> list[str]:
+    if isinstance(activation, str):
+        return [activation] * (L - 1)
+    names = list(activation)
+    if len(names) != L - 1:
+        raise ConfigError(
+            f"activation lists one name per hidden layer: this network has {L - 1}, "
+            f"got {len(names)} ({names})"
+        )
+    return names

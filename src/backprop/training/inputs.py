@@ -1,83 +1,116 @@
-"""Checkpoint files: named arrays and a JSON document, for resuming training bit for bit.
-
-A checkpoint is the same safetensors container as a model file (see
-:mod:`backprop.io.container`) with ``format`` ``"backprop.checkpoint"`` and the
-caller's ``meta`` in the document; the checksum covers every tensor's name, dtype,
-shape and bytes, and the document (format version 3). It knows nothing of networks, so the
-training loop (which writes :class:`~backprop.training.TrainState`) can use it.
-"""
+"""The data at the edge of the loop, checked and converted once (:func:`prepare`)."""
 
 from __future__ import annotations
 
-import os
-from collections.abc import Mapping
-from pathlib import Path
-from typing import Any
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from ..errors import ConfigError, ModelFileError
-from ..jsonable import to_jsonable
-from ..version import __version__
-from . import container
+from ..backends import as_numpy  # torch/CuPy data: checked on the host, moved once per run
+from ..errors import ConfigError, DataError
+from ..network import Network
+from ..types import Array, ArrayLike
 
-__all__ = ["load_checkpoint", "save_checkpoint"]
+if TYPE_CHECKING:
+    from ..fast import Evaluator
+
+__all__ = ["Dataset", "all_finite", "pair", "prepare"]
 
 
-def save_checkpoint(
-    path: str | os.PathLike[str], tensors: Mapping[str, np.ndarray], meta: Mapping[str, Any]
-) -> Path:
-    """Write named arrays and a JSON-serialisable ``meta`` dict to ``path``, atomically.
+@dataclass
+class Dataset:
+    """Examples ready for the loop: X (m, n_0) and targets T (m, n_L) in the net's dtype.
 
-    Arrays may be bool, (u)int8–64, float16/32/64, of any shape; they come
-    back bit-exact from :func:`load_checkpoint`, as does ``meta`` (through
-    JSON: tuples become lists; Python ints of any size survive, so an
-    ``np.random.Generator``'s ``bit_generator.state`` can go in ``meta``).
-
-    Raises
-    ------
-    ConfigError
-        A tensor name is not a non-empty string, a dtype is not storable, or
-        ``meta`` is not JSON-serialisable.
-    ModelFileError
-        The file cannot be written.
+    ``labels`` are the classes accuracy compares against: with ``kind ==
+    "argmax"`` the predicted class is argmax a^L; with ``"threshold"`` (one
+    output, 0/1 targets) it is a^L > 0.5; with ``None`` there is no accuracy.
+    ``evaluator`` caches the buffers of its evaluation between epochs.
     """
-    arrays = {}
-    for name, value in tensors.items():
-        if not isinstance(name, str) or not name or name == "__metadata__":
-            raise ConfigError(f"checkpoint tensor names must be non-empty strings, got {name!r}")
-        to_jsonable(name, "a checkpoint tensor name")  # refuses lone surrogates
-        arr = np.asarray(value)
-        if container.dtype_code(arr.dtype) is None:
-            raise ConfigError(
-                f"checkpoint tensor {name!r} has dtype {arr.dtype}; use bool, (u)int8-64 "
-                "or float16/32/64"
-            )
-        arrays[name] = arr
-    order = sorted(arrays)
-    doc = {
-        "format": container.CHECKPOINT_FORMAT,
-        "format_version": container.FORMAT_VERSION,
-        "library_version": __version__,
-        "meta": to_jsonable(dict(meta), "checkpoint meta"),
-    }
-    container.seal(doc, {name: arrays[name] for name in order})
-    container.write(path, {name: arrays[name] for name in order}, doc)
-    return Path(path)
+
+    X: Array
+    T: Array
+    labels: Array | None
+    kind: str | None
+    evaluator: Evaluator | None = field(default=None, repr=False, compare=False)
+
+    def __len__(self) -> int:
+        return len(self.X)
 
 
-def load_checkpoint(path: str | os.PathLike[str]) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
-    """Read a file written by :func:`save_checkpoint`: ``(tensors, meta)``, verified.
+def prepare(net: Network, X: ArrayLike, Y: ArrayLike, what: str = "training data") -> Dataset:
+    """Validate X and Y against the network; convert once to its dtype, one-hot once."""
+    X = _inputs(net, X, what)
+    m, n_L = len(X), net.sizes[-1]
+    Y = as_numpy(Y)
+    if Y.ndim == 0 or len(Y) != m:
+        raise DataError(f"{what}: X has {m} rows but Y has {len(Y) if Y.ndim else 0}")
+    if Y.ndim == 1 and n_L > 1:
+        labels = _labels(Y, n_L, what)
+        T = np.zeros((m, n_L), dtype=net.dtype)
+        T[np.arange(m), labels] = 1
+        return Dataset(X, T, labels, "argmax")
+    if Y.dtype.kind not in "fiub":
+        raise DataError(f"{what}: Y must be numeric, got dtype {Y.dtype}")
+    T = Y.reshape(m, 1) if Y.ndim == 1 else Y
+    if T.shape != (m, n_L):
+        raise DataError(
+            f"{what}: Y must have shape ({m}, {n_L}) to match the output layer, got {Y.shape}"
+        )
+    T = np.ascontiguousarray(T, dtype=net.dtype)
+    if not all_finite(T):
+        raise DataError(f"{what}: Y contains NaN or infinite values; clean the data first")
+    binary = bool(np.isin(T, (0, 1)).all())
+    if binary and n_L > 1 and (T.sum(axis=1) == 1).all():
+        return Dataset(X, T, T.argmax(axis=1), "argmax")  # one-hot rows
+    if binary and n_L == 1:
+        return Dataset(X, T, T[:, 0].astype(np.intp), "threshold")
+    return Dataset(X, T, None, None)
 
-    Raises
-    ------
-    ModelFileError
-        Missing, truncated, malformed file or checksum mismatch.
-    """
-    where = container.cannot_load(path, "checkpoint")
-    tensors, doc, signed = container.read(path, where, container.CHECKPOINT_FORMAT)
-    meta = doc.get("meta")
-    if not isinstance(meta, dict):
-        raise ModelFileError(f"{where}: the metadata has no 'meta' object")
-    container.verify_checksum(doc, tensors, signed, where, sorted(tensors))
-    return tensors, meta
+
+def _inputs(net: Network, X: ArrayLike, what: str) -> Array:
+    X = as_numpy(X)
+    n_0 = net.sizes[0]
+    if X.ndim != 2:
+        raise DataError(f"{what}: X must be a 2-D array (examples, features), got shape {X.shape}")
+    if X.dtype.kind not in "fiub":
+        raise DataError(f"{what}: X must be numeric, got dtype {X.dtype}")
+    if X.shape[1] != n_0:
+        raise DataError(
+            f"{what}: X has {X.shape[1]} features but the network's input layer has {n_0}; "
+            f"build the network with sizes[0] = {X.shape[1]}"
+        )
+    if len(X) == 0:
+        raise DataError(f"{what}: X has no rows")
+    X = np.ascontiguousarray(X, dtype=net.dtype)
+    if not all_finite(X):
+        raise DataError(f"{what}: X contains NaN or infinite values; clean the data first")
+    return X
+
+
+def _labels(Y: Array, n_L: int, what: str) -> Array:
+    m = len(Y)
+    if Y.dtype.kind not in "iu":
+        raise DataError(
+            f"{what}: 1-D Y must hold integer class labels for a network with {n_L} "
+            f"outputs (got dtype {Y.dtype}); pass labels as integers or Y of shape ({m}, {n_L})"
+        )
+    if Y.min() < 0 or Y.max() >= n_L:
+        raise DataError(
+            f"{what}: class labels must lie in 0..{n_L - 1}, got {Y.min()}..{Y.max()}; "
+            f"the output layer needs one neuron per class"
+        )
+    return Y.astype(np.intp)
+
+
+def all_finite(A: Array) -> bool:
+    """No NaN or inf in A: one pass (a finite sum), the exact test only if the sum is not."""
+    with np.errstate(over="ignore", invalid="ignore"):
+        return bool(np.isfinite(A.sum())) or bool(np.isfinite(A).all())
+
+
+def pair(data: Any, name: str) -> tuple[Any, Any]:
+    """``data`` as an (X, Y) pair, or the error saying it must be one."""
+    if not isinstance(data, (tuple, list)) or len(data) != 2:
+        raise ConfigError(f"{name} must be a pair (X, Y)")
+    return data[0], data[1]

@@ -1,83 +1,115 @@
-"""Checkpoint files: named arrays and a JSON document, for resuming training bit for bit.
+"""Measuring a network: cost, accuracy, the confusion matrix.
 
-A checkpoint is the same safetensors container as a model file (see
-:mod:`backprop.io.container`) with ``format`` ``"backprop.checkpoint"`` and the
-caller's ``meta`` in the document; the checksum covers every tensor's name, dtype,
-shape and bytes, and the document (format version 3). It knows nothing of networks, so the
-training loop (which writes :class:`~backprop.training.TrainState`) can use it.
+:func:`evaluate` is C (mean over the examples) and accuracy of a network on
+(X, Y); :func:`confusion_matrix` counts true against predicted classes (the
+library's one; the CLI and the plots print and draw it). The per-epoch
+measurements of :func:`~backprop.training.train` use :func:`evaluate_dataset`,
+whose arithmetic is :class:`backprop.fast.Evaluator`'s (buffers reused across
+chunks and epochs), or the readable forward pass below for networks of
+activations or costs without fast kernels.
 """
 
 from __future__ import annotations
 
-import os
-from collections.abc import Mapping
-from pathlib import Path
-from typing import Any
-
 import numpy as np
 
-from ..errors import ConfigError, ModelFileError
-from ..jsonable import to_jsonable
-from ..version import __version__
-from . import container
+from .. import fast
+from ..errors import DataError
+from ..network import Network
+from ..types import Array, ArrayLike
+from .inputs import Dataset, prepare
 
-__all__ = ["load_checkpoint", "save_checkpoint"]
+__all__ = [
+    "EVAL_CHUNK",
+    "accuracy",
+    "confusion_matrix",
+    "evaluate",
+    "evaluate_dataset",
+    "predicted_classes",
+]
+
+#: rows evaluated at a time when measuring cost and accuracy (caps memory)
+EVAL_CHUNK = 4096
 
 
-def save_checkpoint(
-    path: str | os.PathLike[str], tensors: Mapping[str, np.ndarray], meta: Mapping[str, Any]
-) -> Path:
-    """Write named arrays and a JSON-serialisable ``meta`` dict to ``path``, atomically.
+def evaluate(net: Network, X: ArrayLike, Y: ArrayLike) -> tuple[float, float | None]:
+    """Cost C (mean over the examples) and accuracy of ``net`` on (X, Y).
 
-    Arrays may be bool, (u)int8–64, float16/32/64, of any shape; they come
-    back bit-exact from :func:`load_checkpoint`, as does ``meta`` (through
-    JSON: tuples become lists; Python ints of any size survive, so an
-    ``np.random.Generator``'s ``bit_generator.state`` can go in ``meta``).
-
-    Raises
-    ------
-    ConfigError
-        A tensor name is not a non-empty string, a dtype is not storable, or
-        ``meta`` is not JSON-serialisable.
-    ModelFileError
-        The file cannot be written.
+    Accuracy is the fraction of rows whose predicted class matches: the class
+    is argmax a^L when Y holds integer labels or one-hot rows, a^L > 0.5 for a
+    single output with 0/1 targets, and accuracy is None for other targets.
+    Evaluated in chunks of ``EVAL_CHUNK`` rows.
     """
-    arrays = {}
-    for name, value in tensors.items():
-        if not isinstance(name, str) or not name or name == "__metadata__":
-            raise ConfigError(f"checkpoint tensor names must be non-empty strings, got {name!r}")
-        to_jsonable(name, "a checkpoint tensor name")  # refuses lone surrogates
-        arr = np.asarray(value)
-        if container.dtype_code(arr.dtype) is None:
-            raise ConfigError(
-                f"checkpoint tensor {name!r} has dtype {arr.dtype}; use bool, (u)int8-64 "
-                "or float16/32/64"
+    with np.errstate(over="ignore", invalid="ignore"):
+        return evaluate_dataset(net, prepare(net, X, Y, "evaluation data"))
+
+
+def evaluate_dataset(
+    net: Network, data: Dataset, chunk: int = EVAL_CHUNK
+) -> tuple[float, float | None]:
+    """(C, accuracy) over a prepared ``data``, forward passes of at most ``chunk`` rows."""
+    ev = data.evaluator
+    if ev is None or ev.chunk != chunk or not ev.fits(net):
+        ev = data.evaluator = None
+        if not isinstance(net.W[1], np.ndarray):  # another array library: on its device
+            from ..backends.step import ArrayEvaluator
+
+            ev = data.evaluator = ArrayEvaluator(net, chunk)
+        elif fast.unsupported(net) is None:
+            ev = data.evaluator = fast.Evaluator(net, chunk, max_rows=len(data))
+    if ev is not None:
+        return ev(net, data.X, data.T, data.labels, data.kind)
+    return _readable_evaluation(net, data, chunk)
+
+
+def _readable_evaluation(net: Network, data: Dataset, chunk: int) -> tuple[float, float | None]:
+    L, m = net.L, len(data)
+    total, correct = 0.0, 0
+    for start in range(0, m, chunk):
+        stop = min(start + chunk, m)
+        a = data.X[start:stop].T
+        for l in range(1, L + 1):
+            z = net.W[l] @ a + net.b[l]  # z^l = W^l a^{l-1} + b^l
+            a = net.act[l].f(z)  # a^l = σ(z^l)
+        t = data.T[start:stop].T
+        total += float(net.cost_fn.value(z, a, t, net.act[L]).sum(dtype=np.float64))
+        if data.labels is not None and data.kind is not None:
+            pred = predicted_classes(a.T, data.kind)
+            correct += int((pred == data.labels[start:stop]).sum())
+    return total / m, (correct / m if data.kind else None)
+
+
+def predicted_classes(outputs: Array, kind: str = "argmax") -> Array:
+    """The class each row of ``outputs`` (m, n_L) predicts: argmax, or (``"threshold"``) a > 0.5."""
+    if kind == "threshold":
+        return (outputs[:, 0] > 0.5).astype(np.intp)
+    classes: Array = outputs.argmax(axis=1)
+    return classes
+
+
+def accuracy(y_true: ArrayLike, y_pred: ArrayLike) -> float:
+    """The fraction of positions where the class labels agree."""
+    t, p = np.asarray(y_true), np.asarray(y_pred)
+    if t.shape != p.shape or t.ndim != 1 or t.size == 0:
+        raise DataError(
+            f"accuracy needs two equal-length 1-D label arrays, got shapes {t.shape} and {p.shape}"
+        )
+    return float((t == p).mean())
+
+
+def confusion_matrix(y_true: ArrayLike, y_pred: ArrayLike, n_classes: int) -> Array:
+    """Counts C[i, j] of examples of true class i predicted as class j, shape (k, k), int64."""
+    t = np.asarray(y_true, dtype=np.int64)
+    p = np.asarray(y_pred, dtype=np.int64)
+    if t.shape != p.shape or t.ndim != 1:
+        raise DataError(
+            f"confusion_matrix needs two equal-length 1-D label arrays, "
+            f"got shapes {t.shape} and {p.shape}"
+        )
+    for name, y in (("true", t), ("predicted", p)):
+        if y.size and (y.min() < 0 or y.max() >= n_classes):
+            raise DataError(
+                f"{name} class labels must lie in 0..{n_classes - 1}, got {y.min()}..{y.max()}"
             )
-        arrays[name] = arr
-    order = sorted(arrays)
-    doc = {
-        "format": container.CHECKPOINT_FORMAT,
-        "format_version": container.FORMAT_VERSION,
-        "library_version": __version__,
-        "meta": to_jsonable(dict(meta), "checkpoint meta"),
-    }
-    container.seal(doc, {name: arrays[name] for name in order})
-    container.write(path, {name: arrays[name] for name in order}, doc)
-    return Path(path)
-
-
-def load_checkpoint(path: str | os.PathLike[str]) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
-    """Read a file written by :func:`save_checkpoint`: ``(tensors, meta)``, verified.
-
-    Raises
-    ------
-    ModelFileError
-        Missing, truncated, malformed file or checksum mismatch.
-    """
-    where = container.cannot_load(path, "checkpoint")
-    tensors, doc, signed = container.read(path, where, container.CHECKPOINT_FORMAT)
-    meta = doc.get("meta")
-    if not isinstance(meta, dict):
-        raise ModelFileError(f"{where}: the metadata has no 'meta' object")
-    container.verify_checksum(doc, tensors, signed, where, sorted(tensors))
-    return tensors, meta
+    counts = np.bincount(t * n_classes + p, minlength=n_classes * n_classes)
+    return counts.reshape(n_classes, n_classes)
