@@ -41,7 +41,7 @@ def until(ws, kind: str, limit: int = 200) -> dict:
 
 
 def test_every_http_request_needs_the_token(client):
-    for path in ("/", "/static/app.js", "/static/style.css", "/nope"):
+    for path in ("/", "/static/app.js", "/static/draw.js", "/static/style.css", "/nope"):
         assert client.get(path).status_code == 403
         assert client.get(f"{path}?token=wrong").status_code == 403
     page = client.get(f"/?token={TOKEN}")

@@ -38,6 +38,7 @@ ASGIApp = Callable[
 #: the static files, by URL name → (file in static/, media type)
 STATIC = {
     "app.js": ("app.js", "text/javascript; charset=utf-8"),
+    "draw.js": ("draw.js", "text/javascript; charset=utf-8"),
     "style.css": ("style.css", "text/css; charset=utf-8"),
 }
 MAX_SESSIONS = 8  # pages open at once
