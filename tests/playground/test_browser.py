@@ -78,6 +78,7 @@ def pixels(png: bytes) -> np.ndarray:
 
 
 def test_playground_in_chromium(browser, live, tmp_path):
+    # one scenario on one page, step after step: longer than 60 lines on purpose
     from selenium.webdriver.common.action_chains import ActionChains
     from selenium.webdriver.common.by import By
     from selenium.webdriver.support.ui import Select
@@ -171,6 +172,7 @@ def test_playground_in_chromium(browser, live, tmp_path):
 
 
 def test_controls_points_upload_and_export(browser, live, tmp_path):
+    # one scenario on one page, step after step: longer than 60 lines on purpose
     import base64
 
     from selenium.webdriver.common.action_chains import ActionChains
