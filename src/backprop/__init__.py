@@ -20,6 +20,7 @@ from .errors import (
     GradcheckError,
     ModelFileError,
 )
+from .explain.model import Explanation as _Explanation
 from .explain.model import set_html_renderer as _set_html_renderer
 from .gradcheck import GradcheckResult, gradcheck
 from .network import Gradients, Layers, Network, Trace
@@ -60,7 +61,7 @@ def __dir__() -> list[str]:
     return sorted({*globals(), *_LAZY} - {"annotations", "import_module"})
 
 
-def _explanation_html(explanation: object) -> str:
+def _explanation_html(explanation: _Explanation) -> str:
     """A notebook's view of an Explanation: the package root wires report to explain,
     so that neither imports the other the wrong way (see the import-linter contracts)."""
     from .report import notebook_html

@@ -26,11 +26,15 @@ and for each hidden layer whose σ can saturate or die (sigmoid, tanh, ReLU):
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 
 from .activations import ACTIVATIONS
-from .training import Callback
+from .network import Network
+from .training import Callback, History, TrainState
+from .types import ArrayLike
 
 #: σ'(z) below this fraction of σ'(0) counts as saturated
 THRESHOLD = 0.01
@@ -46,7 +50,9 @@ ACTIVATION_SHARE = 0.5
 VANISHING_RATIO = 100.0
 
 
-def measure(net, X, Y, *, threshold: float = THRESHOLD) -> dict[str, float]:
+def measure(
+    net: Network, X: ArrayLike, Y: ArrayLike, *, threshold: float = THRESHOLD
+) -> dict[str, float]:
     """The per-layer numbers :class:`GradientMonitor` records, for one sample.
 
     ``X`` of shape (m, n_0), ``Y`` targets (m, n_L) or integer labels (m,).
@@ -83,7 +89,15 @@ class GradientMonitor(Callback):
         ``n`` rows is drawn from them once, with ``seed``.
     """
 
-    def __init__(self, X, Y, *, n: int = 256, seed: int = 0, threshold: float = THRESHOLD):
+    def __init__(
+        self,
+        X: ArrayLike,
+        Y: ArrayLike,
+        *,
+        n: int = 256,
+        seed: int = 0,
+        threshold: float = THRESHOLD,
+    ) -> None:
         X, Y = np.asarray(X), np.asarray(Y)
         m = len(X)
         if m > n:
@@ -91,7 +105,7 @@ class GradientMonitor(Callback):
             X, Y = X[idx], Y[idx]
         self.X, self.Y, self.threshold = X, Y, threshold
 
-    def on_epoch_end(self, state) -> None:
+    def on_epoch_end(self, state: TrainState) -> None:
         if len(self.X) == 0:
             return
         values = measure(state.net, self.X, self.Y, threshold=self.threshold)
@@ -100,7 +114,7 @@ class GradientMonitor(Callback):
             extras.setdefault(key, []).append(v)
 
 
-def layer_series(history, prefix: str) -> dict[int, list]:
+def layer_series(history: History, prefix: str) -> dict[int, list[Any]]:
     """``{l: series}`` for the extras named ``<prefix>_<l>``."""
     out = {}
     for key, series in getattr(history, "extras", {}).items():
@@ -110,7 +124,7 @@ def layer_series(history, prefix: str) -> dict[int, list]:
     return dict(sorted(out.items()))
 
 
-def diagnose(history) -> list[str]:
+def diagnose(history: History) -> list[str]:
     """One-line warnings about a finished run, each with its numbers.
 
     * the training cost rose (the learning rate is probably too high);
@@ -125,13 +139,13 @@ def diagnose(history) -> list[str]:
     return warnings
 
 
-def _finite(series) -> list[tuple[int, float]]:
+def _finite(series: Sequence[Any]) -> list[tuple[int, float]]:
     return [
         (i, float(v)) for i, v in enumerate(series) if v is not None and math.isfinite(float(v))
     ]
 
 
-def _cost_rose(history) -> list[str]:
+def _cost_rose(history: History) -> list[str]:
     costs = _finite(history.train_cost)
     if len(costs) < 2:
         return []
@@ -158,7 +172,7 @@ def _cost_rose(history) -> list[str]:
     return []
 
 
-def _saturation(history) -> list[str]:
+def _saturation(history: History) -> list[str]:
     out = []
     units = layer_series(history, "units")
     share = layer_series(history, "saturation")
@@ -194,13 +208,13 @@ def _saturation(history) -> list[str]:
     return out
 
 
-def _vanishing(history) -> list[str]:
+def _vanishing(history: History) -> list[str]:
     norms = {l: s[-1] for l, s in layer_series(history, "delta_norm").items() if s}
     norms = {l: float(v) for l, v in norms.items() if v is not None and math.isfinite(float(v))}
     if 1 not in norms or len(norms) < 2:
         return []
     later = {l: v for l, v in norms.items() if l > 1}
-    top = max(later, key=later.get)
+    top = max(later, key=lambda l: later[l])
     first, big = norms[1], later[top]
     if big > 0 and (first == 0 or big / first >= VANISHING_RATIO):
         ratio = "infinitely" if first == 0 else f"{big / first:,.0f}×"

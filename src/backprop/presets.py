@@ -15,6 +15,7 @@ http://neuralnetworksanddeeplearning.com. Its MNIST split is the one
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 from .errors import one_of
 
@@ -29,7 +30,7 @@ class Preset:
 
     name: str
     summary: str
-    config: dict
+    config: dict[str, Any]
     #: the book's published result, in the book's words
     book: str
     #: the book's figure as a fraction (None where there is none), for tables
@@ -50,7 +51,7 @@ class Preset:
         return "\n".join(lines)
 
 
-def _flag_value(value) -> str:
+def _flag_value(value: object) -> str:
     if isinstance(value, (list, tuple)):
         return ",".join(str(v) for v in value)
     return str(value)

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+import numpy as np
+
 from .expressions import SIGMA_PRIME, Call, Frac, Paren, Row, Shaped, Sym, Text, delta, sup
 from .records import RowItems, Step, Term, avg, avg_ops, cost_of, dC, output_of
 
@@ -94,7 +96,7 @@ def _bp1_elementwise(e: Explanation, d: Term, diff: Term, source_cost: bool) -> 
     L, m, n = e.L, e.m, e.sizes
     sigma_prime = Call(SIGMA_PRIME, Sym("z", L))
     eq = Row(delta(L), "=", Paren(Row(Sym("a", L), "−", Sym("t"))), "∘", sigma_prime)
-    sp = Term(Shaped(sigma_prime, (n[L], m)), e.sigma_prime[L], f"sp{L}")
+    sp = Term(Shaped(sigma_prime, (n[L], m)), _sigma_prime(e, L), f"sp{L}")
     rows: list[RowItems] = [[d, "=", diff, "∘", sp]]
     dims = Row(
         Shaped(delta(L), (n[L], m)),
@@ -112,6 +114,14 @@ def _bp1_elementwise(e: Explanation, d: Term, diff: Term, source_cost: bool) -> 
     return Step("bp1", _bp1_title(e), eq, rows, dims, notes=notes)
 
 
+def _sigma_prime(e: Explanation, l: int) -> np.ndarray:
+    """σ'(z^l) of an elementwise layer (the only kind whose steps show it)."""
+    sp = e.sigma_prime[l]
+    if sp is None:  # pragma: no cover - only a coupled (softmax) output has none
+        raise ValueError(f"layer {l} has no elementwise σ'")
+    return sp
+
+
 def bp2_step(e: Explanation, l: int) -> Step:
     """δ^l = ((W^{l+1})ᵀ δ^{l+1}) ∘ σ'(z^l), for l < L."""
     n, m = e.sizes, e.m
@@ -124,7 +134,7 @@ def bp2_step(e: Explanation, l: int) -> Step:
             Term(Shaped(Sym("W", l + 1), (n[l + 1], n[l]), T=True), e.W[l + 1].T, f"W{l + 1}T"),
             Term(Shaped(delta(l + 1), (n[l + 1], m)), e.delta[l + 1], f"delta{l + 1}"),
             "∘",
-            Term(Shaped(sigma_prime, (n[l], m)), e.sigma_prime[l], f"sp{l}"),
+            Term(Shaped(sigma_prime, (n[l], m)), _sigma_prime(e, l), f"sp{l}"),
         ]
     ]
     dims = Row(

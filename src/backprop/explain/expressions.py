@@ -258,10 +258,10 @@ class Shaped(Expr):
     """The source's dimension notation: ``[W¹]₄ₓ₃``, ``[a¹]ᵀ₁ₓ₄``."""
 
     inner: Expr
-    shape: tuple
+    shape: tuple[int, int]
     T: bool = False
 
-    def _shape(self) -> tuple:
+    def _shape(self) -> tuple[int, ...]:
         return tuple(reversed(self.shape)) if self.T else tuple(self.shape)
 
     def text(self) -> str:

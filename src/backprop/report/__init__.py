@@ -10,13 +10,16 @@ import json
 from html import escape
 
 from ..errors import one_of
+from ..explain import Explanation
 
 __all__ = ["FORMATS", "notebook_html", "render", "render_json"]
 
 FORMATS = ("text", "markdown", "html", "json")
 
 
-def render(explanation, fmt: str = "text", *, full: bool = False, color: bool = False) -> str:
+def render(
+    explanation: Explanation, fmt: str = "text", *, full: bool = False, color: bool = False
+) -> str:
     """The report in ``fmt`` (one of FORMATS); ``color`` applies to text only."""
     if fmt == "text":
         from .text import render_text
@@ -35,12 +38,12 @@ def render(explanation, fmt: str = "text", *, full: bool = False, color: bool = 
     raise one_of("format", fmt, FORMATS)
 
 
-def render_json(explanation) -> str:
+def render_json(explanation: Explanation) -> str:
     """The JSON contract (docs/explain.md), always with every number."""
     return json.dumps(explanation.to_dict(), ensure_ascii=False, allow_nan=False) + "\n"
 
 
-def notebook_html(explanation) -> str:
+def notebook_html(explanation: Explanation) -> str:
     """The report of ``backprop explain --format html`` in a frame of its own (its CSS
     stays out of the notebook's page): what a notebook shows for an Explanation."""
     page = render(explanation, "html")

@@ -15,7 +15,7 @@ from html import escape
 
 import numpy as np
 
-from ..explain import Explanation, Step, Term
+from ..explain import Explanation, RowItems, Step, Term
 from .text import cells, check_line, describe, is_large, stats, summary_lines
 
 CSS = """
@@ -125,7 +125,7 @@ def _png(gray: np.ndarray) -> str:
     return base64.b64encode(png).decode("ascii")
 
 
-def _row(items: list, full: bool) -> str:
+def _row(items: RowItems, full: bool) -> str:
     parts = []
     for it in items:
         if isinstance(it, Term):
@@ -145,7 +145,7 @@ def _step(i: int, step: Step, full: bool) -> str:
     if step.dims is not None:
         out.append(f'<p class="dims">Shapes: {step.dims.math()}</p>')
     line = check_line(step)
-    if line:
+    if line and step.check is not None:
         cls, mark = ("ok", "✓") if step.check.ok else ("bad", "✗")
         out.append(f'<p class="check {cls}">{mark} {escape(line.capitalize())}</p>')
     for note in step.notes:

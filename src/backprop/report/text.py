@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..explain import Explanation, Step, Term
+from ..explain import Explanation, RowItems, Step, Term
 from ..explain.expressions import sup
 
 #: a matrix with more rows or columns than these is summarised unless full=True
@@ -129,9 +129,9 @@ def term_block(term: Term, full: bool) -> tuple[str, list[str]]:
     return label, matrix_lines(np.asarray(term.value), full)
 
 
-def hjoin(items: list, full: bool, style: Style) -> list[str]:
+def hjoin(items: RowItems, full: bool, style: Style) -> list[str]:
     """Matrices and operators side by side, labels above, bodies centred."""
-    blocks = []
+    blocks: list[tuple[str | None, list[str]]] = []
     for it in items:
         if isinstance(it, Term):
             blocks.append(term_block(it, full))
@@ -157,7 +157,7 @@ def hjoin(items: list, full: bool, style: Style) -> list[str]:
     return lines
 
 
-def vjoin(items: list, full: bool, style: Style) -> list[str]:
+def vjoin(items: RowItems, full: bool, style: Style) -> list[str]:
     """Matrices one below another, for rows too wide for the screen."""
     lines = []
     for it in items:
@@ -170,7 +170,7 @@ def vjoin(items: list, full: bool, style: Style) -> list[str]:
     return lines
 
 
-def row_lines(items: list, full: bool, style: Style) -> list[str]:
+def row_lines(items: RowItems, full: bool, style: Style) -> list[str]:
     lines = hjoin(items, full, style)
     large = any(isinstance(i, Term) and is_large(i.value, full) for i in items)
     if large or max(len(s) for s in lines) > WIDTH:
@@ -245,7 +245,7 @@ def summary_lines(e: Explanation) -> list[tuple[str, float, bool]]:
     return rows
 
 
-def _sup(l) -> str:
+def _sup(l: int) -> str:
     return sup(l)
 
 
@@ -262,7 +262,7 @@ def render_text(e: Explanation, *, full: bool = False, color: bool = False) -> s
         if step.value is not None:
             out.append(f"   C = {step.value:.6g}")
         line = check_line(step)
-        if line:
+        if line and step.check is not None:
             mark = st.ok("✓") if step.check.ok else st.bad("✗")
             out.append(f"   {mark} {line}")
         for note in step.notes:
@@ -297,9 +297,9 @@ def render_markdown(e: Explanation, *, full: bool = False) -> str:
             out += [f"Shapes: ${step.dims.latex()}$", ""]
         if step.value is not None:
             out += [f"C = {step.value:.6g}", ""]
-        line = check_line(step)
-        if line:
-            out += [f"{'✓' if step.check.ok else '✗'} {line.capitalize()}", ""]
+        checked = check_line(step)
+        if checked and step.check is not None:
+            out += [f"{'✓' if step.check.ok else '✗'} {checked.capitalize()}", ""]
         for note in step.notes:
             out += [f"> **Note:** {note}" if _is_source_note(note) else note, ""]
     out += [
