@@ -50,7 +50,7 @@ def require(module: str, extra: str):
     except ImportError:
         raise ConfigError(
             f"this needs the optional package {module.split('.')[0]!r}; "
-            f"install it with: pip install 'backprop[{extra}]'"
+            f"install it with: pip install 'backprop-textbook[{extra}]'"
         ) from None
 
 

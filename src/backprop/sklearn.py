@@ -29,7 +29,7 @@ try:
 except ImportError as exc:  # scikit-learn missing or older than 1.6
     raise ImportError(
         f"backprop.sklearn needs scikit-learn 1.6 or later ({exc}); "
-        "install it with: pip install 'backprop[sklearn]'"
+        "install it with: pip install 'backprop-textbook[sklearn]'"
     ) from exc
 
 from . import activations, costs, optimizers

@@ -83,5 +83,5 @@ def test_export_without_optional_package(model, tmp_path, capsys, monkeypatch, f
     monkeypatch.setitem(sys.modules, package, None)  # import now raises ImportError
     out = tmp_path / "out.bin"
     assert main(["export", str(path), flag, str(out)]) == 2
-    one_line_error(capsys, f"pip install 'backprop[{package}]'")
+    one_line_error(capsys, f"pip install 'backprop-textbook[{package}]'")
     assert not out.exists()

@@ -178,7 +178,7 @@ def write_plots(path: str, history, net, dataset) -> str:
         from .. import plots
     except ImportError:
         raise ConfigError(
-            "--plots needs backprop.plots and matplotlib: pip install 'backprop[plot]'"
+            "--plots needs backprop.plots and matplotlib: pip install 'backprop-textbook[plot]'"
         ) from None
     Path(path).mkdir(exist_ok=True)
     plots.write_all(path, history, net=net, dataset=dataset)

@@ -164,7 +164,7 @@ def _digits_arrays() -> tuple[np.ndarray, np.ndarray]:
     except ImportError:
         raise ConfigError(
             "the digits dataset ships with scikit-learn, which is not installed; "
-            "pip install 'backprop[cli]' (or scikit-learn)"
+            "pip install 'backprop-textbook[cli]' (or scikit-learn)"
         ) from None
     bunch = sk_load_digits()
     return bunch.data.astype(np.uint8), bunch.target.astype(np.int64)
