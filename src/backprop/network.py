@@ -260,7 +260,7 @@ class Network:
 
         return device_of(self.W[1])
 
-    def to(self, library: str, device: str | None = None) -> Network:
+    def to(self, library: str, device: Any = None) -> Network:
         """A copy on another array library and device (see :mod:`backprop.backends`).
 
         ``library`` is ``"numpy"``, ``"torch"``, ``"cupy"`` or ``"array_api_strict"``;
@@ -269,7 +269,8 @@ class Network:
         """
         from .backends.move import move
 
-        return move(self, library, device)
+        moved: Network = move(self, library, device)
+        return moved
 
     def save(self, path: str | os.PathLike[str], metadata: dict[str, Any] | None = None) -> Any:
         """Write this network to a safetensors model file (see :func:`backprop.io.save`)."""
@@ -342,7 +343,8 @@ class Network:
         a = self._inputs(X).T
         for l in range(1, self.L + 1):
             a = self.act[l].f(self.W[l] @ a + self.b[l])
-        return a.T
+        rows: Array = a.T
+        return rows
 
     # -- edges -------------------------------------------------------------
 
@@ -351,44 +353,48 @@ class Network:
         if self.xp is not np:  # another array library: NumPy data checked here, moved once
             from .backends.move import inputs
 
-            return inputs(self, X)
+            moved: Array = inputs(self, X)
+            return moved
         return self._numpy_inputs(X)
 
     def _numpy_inputs(self, X: ArrayLike) -> Array:
-        X = np.asarray(X)
-        if X.ndim == 1:
-            X = X.reshape(1, -1)
-        if X.ndim != 2:
-            raise DataError(f"X must be a 2-D array (examples, features), got shape {X.shape}")
-        if X.shape[1] != self.sizes[0]:
+        A = np.asarray(X)
+        if A.ndim == 1:
+            A = A.reshape(1, -1)
+        if A.ndim != 2:
+            raise DataError(f"X must be a 2-D array (examples, features), got shape {A.shape}")
+        if A.shape[1] != self.sizes[0]:
             raise DataError(
-                f"X has {X.shape[1]} features but the network's input layer has "
+                f"X has {A.shape[1]} features but the network's input layer has "
                 f"{self.sizes[0]}; pass data with {self.sizes[0]} columns"
             )
-        if X.dtype.kind not in "fiub":
-            raise DataError(f"X must be numeric, got dtype {X.dtype}")
-        return X.astype(self.dtype, copy=False)
+        if A.dtype.kind not in "fiub":
+            raise DataError(f"X must be numeric, got dtype {A.dtype}")
+        out: Array = A.astype(self.dtype, copy=False)
+        return out
 
     def _targets(self, T: ArrayLike, m: int) -> Array:
         """Validate targets and return them as (m, n_L) in the network's dtype and namespace."""
         if self.xp is not np:
             from .backends.move import targets
 
-            return targets(self, T, m)
+            moved: Array = targets(self, T, m)
+            return moved
         return self._numpy_targets(T, m)
 
     def _numpy_targets(self, T: ArrayLike, m: int) -> Array:
-        T = np.asarray(T)
+        A = np.asarray(T)
         n_L = self.sizes[-1]
-        if T.ndim == 1 and n_L > 1 and T.dtype.kind in "iu":
-            if T.size and (T.min() < 0 or T.max() >= n_L):
-                raise DataError(f"class labels must lie in 0..{n_L - 1}, got {T.min()}..{T.max()}")
-            T = np.eye(n_L, dtype=self.dtype)[T]
-        elif T.ndim == 1:
-            T = T.reshape(-1, n_L) if n_L == 1 else T.reshape(1, -1)
-        if T.shape != (m, n_L):
-            raise DataError(f"targets must have shape ({m}, {n_L}), got {T.shape}")
-        return T.astype(self.dtype, copy=False)
+        if A.ndim == 1 and n_L > 1 and A.dtype.kind in "iu":
+            if A.size and (A.min() < 0 or A.max() >= n_L):
+                raise DataError(f"class labels must lie in 0..{n_L - 1}, got {A.min()}..{A.max()}")
+            A = np.eye(n_L, dtype=self.dtype)[A]
+        elif A.ndim == 1:
+            A = A.reshape(-1, n_L) if n_L == 1 else A.reshape(1, -1)
+        if A.shape != (m, n_L):
+            raise DataError(f"targets must have shape ({m}, {n_L}), got {A.shape}")
+        out: Array = A.astype(self.dtype, copy=False)
+        return out
 
     def _masks(self, masks: Masks | None, m: int) -> list[Array | None]:
         """Dropout masks as a list indexed by l = 0..L (None where there is none), checked."""
@@ -421,7 +427,8 @@ def _namespace(x: Any) -> Any:
 
 
 def _copy(x: Array) -> Array:
-    return x.copy() if isinstance(x, np.ndarray) else _namespace(x).asarray(x, copy=True)
+    copied: Array = x.copy() if isinstance(x, np.ndarray) else _namespace(x).asarray(x, copy=True)
+    return copied
 
 
 def _astype(x: Array, dtype: str) -> Array:
