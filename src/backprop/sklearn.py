@@ -13,6 +13,7 @@ scikit-learn is imported when this module is, so ``import backprop`` stays light
 
 from __future__ import annotations
 
+import math
 import numbers
 import warnings
 
@@ -32,10 +33,10 @@ except ImportError as exc:  # scikit-learn missing or older than 1.6
         "install it with: pip install 'backprop-textbook[sklearn]'"
     ) from exc
 
-from . import activations, costs, optimizers
+from . import activations, costs, optimizers, validation
 from . import init as inits
 from .errors import ConfigError
-from .network import DTYPES, Network
+from .network import Network
 
 __all__ = ["BackpropClassifier", "BackpropRegressor"]
 
@@ -225,33 +226,26 @@ class _BackpropEstimator(BaseEstimator):
             raise ConfigError(
                 f"init must be one of {', '.join(inits.INITIALIZERS)}, got {self.init!r}"
             )
-        if self.dtype not in DTYPES and self.dtype not in (np.float32, np.float64):
-            raise ConfigError(f"dtype must be one of {', '.join(DTYPES)}, got {self.dtype!r}")
         epochs = self.max_epochs if self.max_iter is None else self.max_iter
         l2 = self.l2 if self.alpha is None else self.alpha
         return {
             "hidden": hidden,
             "output": output,
             "cost": cost,
-            "dtype": np.dtype(self.dtype).name,
-            "lr": _number("learning_rate", self.learning_rate, low=0, open_low=True),
-            "epochs": _integer("max_epochs (max_iter)", epochs, low=1),
-            "l2": _number("l2 (alpha)", l2, low=0),
-            "dropout": _number("dropout", self.dropout, low=0, high=1, open_high=True),
-            "validation_fraction": _number(
-                "validation_fraction",
-                self.validation_fraction,
-                low=0,
-                high=1,
-                open_low=True,
-                open_high=True,
+            "dtype": validation.dtype(self.dtype),
+            "lr": validation.positive_float(
+                "learning_rate", _real("learning_rate", self.learning_rate)
             ),
-            "patience": _integer("patience", self.patience, low=1),
+            "epochs": validation.positive_int("max_epochs (max_iter)", epochs),
+            "l2": _non_negative("l2 (alpha)", l2),
+            "dropout": validation.fraction("dropout", _real("dropout", self.dropout)),
+            "validation_fraction": _open_fraction("validation_fraction", self.validation_fraction),
+            "patience": validation.positive_int("patience", self.patience),
             # "auto": scikit-learn's min(200, n_samples); any size is capped at n_samples
             "batch_size": 200
             if isinstance(self.batch_size, str) and self.batch_size == "auto"
-            else _integer("batch_size", self.batch_size, low=1),
-            "tol": _number("tol", self.tol, low=0),
+            else validation.positive_int("batch_size", self.batch_size),
+            "tol": _non_negative("tol", self.tol),
         }
 
     def _rng(self) -> np.random.Generator:
@@ -550,21 +544,23 @@ class BackpropRegressor(RegressorMixin, _BackpropEstimator):
         return tags
 
 
-def _number(name, value, *, low=None, high=None, open_low=False, open_high=False) -> float:
-    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not np.isfinite(value):
+def _real(name: str, value: object) -> float:
+    """``value`` if it is a real number (scikit-learn parameters are never strings or bools)."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
         raise ConfigError(f"{name} must be a finite number, got {value!r}")
-    value = float(value)
-    too_low = low is not None and (value <= low if open_low else value < low)
-    too_high = high is not None and (value >= high if open_high else value > high)
-    if too_low or too_high:
-        lo = "(" if open_low else "["
-        hi = ")" if open_high else "]"
-        bounds = f"{lo}{'-inf' if low is None else low}, {'inf' if high is None else high}{hi}"
-        raise ConfigError(f"{name} must lie in {bounds}, got {value!r}")
-    return value
+    return float(value)
 
 
-def _integer(name, value, *, low=1) -> int:
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < low:
-        raise ConfigError(f"{name} must be an integer ≥ {low}, got {value!r}")
-    return int(value)
+def _non_negative(name: str, value: object) -> float:
+    """A finite number ≥ 0 (an L2 weight, a tolerance)."""
+    return validation.number_in_range(
+        name, _real(name, value), 0.0, math.inf, "a finite number ≥ 0"
+    )
+
+
+def _open_fraction(name: str, value: object) -> float:
+    """A fraction strictly between 0 and 1 (a held-out share that leaves data on both sides)."""
+    fraction = validation.fraction(name, _real(name, value))
+    if fraction == 0:
+        raise ConfigError(f"{name} must lie in (0, 1), got {value!r}")
+    return fraction
