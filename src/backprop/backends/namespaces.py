@@ -132,21 +132,25 @@ def resolve(name: str, device: Any = None) -> Backend:
     return Backend(name, module, _strict_device(module, device))
 
 
-def cuda() -> Backend:
+def cuda(device: str = "cuda") -> Backend:
     """The GPU backend: CuPy if it is installed and sees a device, else PyTorch's CUDA.
+
+    ``device`` is ``"cuda"`` (the first GPU) or ``"cuda:k"``.
 
     Raises
     ------
     ConfigError
         Neither library sees a CUDA device (one line naming what to install).
     """
+    if device != "cuda" and not (device.startswith("cuda:") and device[5:].isdigit()):
+        raise ConfigError(f"--device must be cpu, cuda or cuda:N (e.g. cuda:1), not {device!r}")
     problems = []
     for name in ("cupy", "torch"):
         if importlib.util.find_spec(name) is None:
             problems.append(f"{name} is not installed")
             continue
         try:
-            return resolve(name, "cuda")
+            return resolve(name, device)
         except ConfigError as err:
             problems.append(str(err).split(";")[0])
     raise ConfigError(

@@ -26,7 +26,7 @@ from typing import Any
 
 import numpy as np
 
-from .. import io
+from .. import backends, io
 from ..errors import ConfigError
 from . import _checkpoint, arguments, datasets, output, train_config, train_report
 from .interrupt import StopOnInterrupt, exit_code, hold_interrupts, signal_name
@@ -134,6 +134,12 @@ def register(subparsers) -> None:
     )
     _checkpoint.add_arguments(p)
     p.add_argument(
+        "--device",
+        default="cpu",
+        help="cpu (NumPy, the default) or cuda / cuda:N: train on a GPU with CuPy if it is "
+        "installed, else PyTorch's CUDA (see docs/gpu.md)",
+    )
+    p.add_argument(
         "--distributed",
         choices=("auto", "off", "mpi"),
         default="auto",
@@ -196,6 +202,7 @@ def fit(session: Session):
     finally:
         session.interrupt.restore()
         session.seconds = time.perf_counter() - t0
+        session.net = session.net.to("numpy")  # --device cuda: report and save from the host
     return history
 
 
@@ -239,9 +246,12 @@ def prepare(args) -> tuple[Session, Any]:
     if args.plots:
         train_report.check_plots_dir(args.plots)
     _check_outputs(args, config)
+    gpu = None if getattr(args, "device", "cpu") == "cpu" else backends.cuda(args.device)
     dataset = train_config.load_data(config, download=args.download, base_url=args.data_url)
     train_config.check_data(config, dataset, given=train_config.given_settings(args))
     net = train_config.build_network(config, dataset)
+    if gpu is not None:
+        net = net.to(gpu.name, gpu.device)  # --device cuda: the same initial weights, moved
     config["sizes"] = list(net.sizes)
     session = Session(config=config, dataset=dataset, net=net)
     if not args.quiet:

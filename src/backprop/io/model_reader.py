@@ -26,9 +26,12 @@ __all__ = ["UnverifiedModelWarning", "load", "read_metadata"]
 Architecture = dict[str, Any]
 
 
-def load(path: str | os.PathLike[str]) -> Network:
+def load(path: str | os.PathLike[str], *, to: str | None = None, device: Any = None) -> Network:
     """Read a model file written by :func:`backprop.io.save` (or any safetensors writer,
     same schema).
+
+    ``to`` (``"torch"``, ``"cupy"``, ``"array_api_strict"``) and ``device`` put the
+    network on that array library and device (``net.to(to, device)``); default NumPy.
 
     Returns
     -------
@@ -41,7 +44,8 @@ def load(path: str | os.PathLike[str]) -> Network:
     ModelFileError
         Missing, unreadable, truncated, malformed or inconsistent file.
     """
-    return _load_model(path)[0]
+    net = _load_model(path)[0]
+    return net if to is None else net.to(to, device)
 
 
 def read_metadata(path: str | os.PathLike[str]) -> dict[str, Any]:
