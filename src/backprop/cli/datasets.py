@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from .. import validation
 from ..errors import ConfigError, DataError
 
 __all__ = ["has_rows", "idx_name", "load_dataset", "reject_nonfinite"]
@@ -38,10 +39,7 @@ def load_dataset(
     if label_column is not None:
         kwargs["label_column"] = label_column
     if validation_fraction is not None:
-        if not 0 <= validation_fraction < 1:
-            raise ConfigError(
-                f"--validation-fraction must lie in [0, 1), got {validation_fraction}"
-            )
+        validation.fraction("--validation-fraction", validation_fraction)
         kwargs["validation_fraction"] = validation_fraction
     idx = idx_name(spec)
     if test_fraction is not None:
@@ -50,8 +48,7 @@ def load_dataset(
                 f"--test-fraction applies to digits, CSV and NPZ; {idx} always tests on its "
                 "own test files"
             )
-        if not 0 <= test_fraction < 1:
-            raise ConfigError(f"--test-fraction must lie in [0, 1), got {test_fraction}")
+        validation.fraction("--test-fraction", test_fraction)
         kwargs["test_fraction"] = test_fraction
     if base_url is not None and not download:
         raise ConfigError("--data-url is where --download fetches from; add --download")

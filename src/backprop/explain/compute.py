@@ -14,6 +14,7 @@ from typing import Any
 
 import numpy as np
 
+from .. import validation
 from ..errors import ConfigError, DataError
 from ..gradcheck import relative_error
 from ..network import Layers, Network
@@ -52,8 +53,7 @@ def explain(
         Check at most this many entries of each gradient tensor (drawn from
         ``seed``); ``None`` checks every entry.
     """
-    if not np.isfinite(lr) or lr <= 0:
-        raise ConfigError(f"the learning rate must be a positive number, got {lr}")
+    lr = validation.positive_float("the learning rate", lr)
     net64 = net.astype("float64")
     X = net64._inputs(X)  # noqa: SLF001 - Network's own validation of a⁰ (see HELPER_C note)
     m = X.shape[0]
