@@ -202,7 +202,8 @@ def fit(session: Session):
     finally:
         session.interrupt.restore()
         session.seconds = time.perf_counter() - t0
-        session.net = session.net.to("numpy")  # --device cuda: report and save from the host
+        if session.net.xp is not np:  # --device cuda: report and save from the host
+            session.net = session.net.to("numpy")
     return history
 
 
