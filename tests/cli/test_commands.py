@@ -17,12 +17,12 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from support import MNIST as SHARED_MNIST
 
 import backprop as bp
-from backprop.cli import _common, main
+from backprop.cli import arguments, main, progress
 from backprop.cli import train as cli_train
 from backprop.data import load as load_data
+from support import MNIST as SHARED_MNIST
 
 pytest.importorskip("sklearn")  # the built-in digits ship with scikit-learn
 
@@ -162,14 +162,14 @@ def test_layers_may_omit_input_and_output(capsys):
 
 
 def test_resolve_sizes():
-    assert _common.resolve_sizes([30], 784, 10) == [784, 30, 10]
-    assert _common.resolve_sizes([784, 30, 10], 784, 10) == [784, 30, 10]
-    assert _common.resolve_sizes([256, 128], 784, 10) == [784, 256, 128, 10]
-    assert _common.resolve_sizes(None, 4, 3) == [4, 3]
+    assert arguments.resolve_sizes([30], 784, 10) == [784, 30, 10]
+    assert arguments.resolve_sizes([784, 30, 10], 784, 10) == [784, 30, 10]
+    assert arguments.resolve_sizes([256, 128], 784, 10) == [784, 256, 128, 10]
+    assert arguments.resolve_sizes(None, 4, 3) == [4, 3]
     with pytest.raises(bp.ConfigError, match="784 but the data has 64 features"):
-        _common.resolve_sizes([784, 30, 10], 64, 10)
+        arguments.resolve_sizes([784, 30, 10], 64, 10)
     with pytest.raises(bp.ConfigError, match="output layer of 5 but the data needs 10"):
-        _common.resolve_sizes([64, 30, 5], 64, 10)
+        arguments.resolve_sizes([64, 30, 5], 64, 10)
 
 
 def test_preset_flags_override_preset_values():
@@ -306,7 +306,7 @@ def test_ctrl_c_stops_after_the_current_batch(tmp_path, capsys, monkeypatch):
             sent.append(True)
             os.kill(os.getpid(), signal.SIGINT)  # the handler only sets a flag
 
-    monkeypatch.setattr(_common.Progress, "on_batch_end", on_batch_end)
+    monkeypatch.setattr(progress.Progress, "on_batch_end", on_batch_end)
     out = tmp_path / "model.safetensors"
     rc = main(["train", "--epochs", "50", "--out", str(out)])
     captured = capsys.readouterr()
@@ -378,7 +378,7 @@ def test_progress_bar_on_a_terminal():
     import io
 
     stream = io.StringIO()
-    bar = _common.Progress(stream, live=True)
+    bar = progress.Progress(stream, live=True)
     state = FakeState()
     bar.on_train_begin(state)
     bar.on_epoch_begin(state)
@@ -398,7 +398,7 @@ def test_progress_plain_lines_when_not_a_terminal():
     import io
 
     stream = io.StringIO()
-    bar = _common.Progress(stream)
+    bar = progress.Progress(stream)
     assert bar.live is False
     state = FakeState()
     state.history.val_accuracy, state.history.test_accuracy = [0.8], [0.75]
@@ -731,7 +731,7 @@ def test_ctrl_c_during_the_last_batch_saves_the_finished_model(tmp_path, capsys,
         if state.epoch == state.epochs and state.batch == state.n_batches:
             os.kill(os.getpid(), signal.SIGINT)  # the handler only sets a flag
 
-    monkeypatch.setattr(_common.Progress, "on_batch_end", on_batch_end)
+    monkeypatch.setattr(progress.Progress, "on_batch_end", on_batch_end)
     out = tmp_path / "model.safetensors"
     rc = main(["train", "--epochs", "3", "--out", str(out)])
     captured = capsys.readouterr()
@@ -770,7 +770,7 @@ def test_ctrl_c_during_the_final_evaluation(where, tmp_path, capsys, monkeypatch
             raise KeyboardInterrupt
         return evaluate_in_train(*args, **kwargs)
 
-    monkeypatch.setattr(_common.Progress, "on_batch_end", on_batch_end)
+    monkeypatch.setattr(progress.Progress, "on_batch_end", on_batch_end)
     if where == "train":
         monkeypatch.setattr(training.loop, "evaluate_dataset", interrupted)
     else:

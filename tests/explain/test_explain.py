@@ -14,15 +14,14 @@ import math
 import re
 from contextlib import redirect_stderr, redirect_stdout
 from html.parser import HTMLParser
-from pathlib import Path
 
 import numpy as np
 import pytest
-from support import SHARED_DATA as DATA
 
 import backprop as bp
 from backprop.cli import main
 from backprop.explain import explain, source_example
+from support import SHARED_DATA as DATA
 
 ANSI = re.compile(r"\x1b\[[0-9;]*m")
 
