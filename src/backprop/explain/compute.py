@@ -107,6 +107,8 @@ def explain(
         first_order=-lr * sq_norm,
         source=source,
         dtype=net.dtype,
+        act_fns=list(net64.act),
+        cost_fn=net64.cost_fn,
         labels=labels,
         predicted=None if labels is None else [int(k) for k in trace.a[L].argmax(axis=0)],
     )

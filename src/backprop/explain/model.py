@@ -15,6 +15,8 @@ from typing import Any
 
 import numpy as np
 
+from ..activations import Activation
+from ..costs import Cost
 from ..network import Layers
 from .steps import Check, Step, walkthrough
 
@@ -60,6 +62,11 @@ class Explanation:
     labels: list[int] | None = None
     #: each example's predicted class, argmax of a^L, when ``labels`` is set
     predicted: list[int] | None = None
+    #: σ_1..σ_L and the cost as objects: their facts (``elementwise``, ``formula``,
+    #: ``source_cost``, ``cancels_sigma_prime``) pick each step's form. None: looked up
+    #: by name in the registries (a custom activation or cost is only known as an object)
+    act_fns: list[Activation] | None = None
+    cost_fn: Cost | None = None
 
     @property
     def L(self) -> int:

@@ -24,6 +24,7 @@ __all__ = [
     "RowItems",
     "Step",
     "Term",
+    "activation_of",
     "avg",
     "avg_ops",
     "cost_of",
@@ -137,9 +138,16 @@ def avg(e: Explanation) -> list[Any]:
     return [Frac(Num("1"), Sym("m")), ""] if e.m > 1 else []
 
 
+def activation_of(e: Explanation, l: int) -> activations.Activation:
+    """σ_l as an object (the network's own, or the built-in of that name)."""
+    return e.act_fns[l - 1] if e.act_fns is not None else activations.get(e.activations[l - 1])
+
+
 def output_of(e: Explanation) -> activations.Activation:
-    return activations.get(e.activations[-1])
+    """σ_L as an object."""
+    return activation_of(e, e.L)
 
 
 def cost_of(e: Explanation) -> costs.Cost:
-    return costs.get(e.cost_name)
+    """The cost as an object (the network's own, or the built-in of that name)."""
+    return e.cost_fn if e.cost_fn is not None else costs.get(e.cost_name)

@@ -21,10 +21,21 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from .. import activations
 from .backward_steps import bp1_step, bp2_step, bp3_step, bp4_step
 from .expressions import ALPHA, SIGMA, Call, Expr, Frac, Num, Paren, Power, Row, Shaped, Sym, Text
-from .records import Check, RowItems, Step, Term, cost_of, dC, new_value, num, output_of, shaped
+from .records import (
+    Check,
+    RowItems,
+    Step,
+    Term,
+    activation_of,
+    cost_of,
+    dC,
+    new_value,
+    num,
+    output_of,
+    shaped,
+)
 
 if TYPE_CHECKING:  # the model imports this module to build its steps
     from .model import Explanation
@@ -81,7 +92,7 @@ def _forward_step(e: Explanation, l: int) -> Step:
     dims = Row(
         shaped("z", l, e), "=", shaped("W", l, e), "", shaped("a", l - 1, e), "+", shaped("b", l, e)
     )
-    act = activations.get(e.activations[l - 1])
+    act = activation_of(e, l)
     notes = [f"σ here is {act.name}{': ' + act.formula if act.formula else ''}."]
     if l == 1:
         batch = f", {e.m} examples as columns." if e.m > 1 else "."
@@ -96,7 +107,7 @@ def _per_example_cost(e: Explanation) -> Expr:
     if cost.source_cost:
         return Row(Frac(Num("1"), Num("2")), Power(Paren(Row(aL, "−", t), "‖", "‖"), "2"))
     if not cost.cancels_sigma_prime:  # a cost of the user's own: no formula to show
-        return Row(Sym("C", "x"))
+        return Row(Sym("Cₓ", tex="C_x"))
     if not output_of(e).elementwise:  # softmax: one distribution per example
         return Row("−", Text("Σⱼ "), Sym("t", "j"), Text(" ln "), Sym("a", "j"))
     log_likelihood = Row(
