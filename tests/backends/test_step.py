@@ -12,7 +12,15 @@ import numpy as np
 import pytest
 
 import backprop as bp
-from backends.cases import CPU_BACKENDS, cases, data, needs_torch_cpu, sizes_of
+from backends.cases import (
+    CPU_BACKENDS,
+    cases,
+    data,
+    needs_compat,
+    needs_strict,
+    needs_torch_cpu,
+    sizes_of,
+)
 from backprop import optimizers as optim
 from backprop.backends import backend_of, resolve, to_numpy
 from backprop.backends.step import ArrayStep
@@ -176,3 +184,43 @@ def test_array_step_refuses_numpy_networks_and_unknown_mask_sources():
             ArrayStep(
                 strict, optim.SGD(0.1), dropout=0.5, rng=np.random.default_rng(), masks="device"
             )
+
+
+@pytest.mark.parametrize("name", CPU_BACKENDS)
+def test_data_cross_once_per_run_and_the_permutation_once_per_epoch(digits, name, monkeypatch):
+    from backprop.backends import Backend
+
+    X, y = digits
+    moved = []  # what crossed from the host: shapes
+    real = Backend.asarray
+
+    def counting(self, x, dtype=None):
+        moved.append(np.shape(x))
+        return real(self, x, dtype)
+
+    net = _digits_net().to(name)
+    monkeypatch.setattr(Backend, "asarray", counting)
+    bp.train(net, X, y, epochs=3, batch_size=16, lr=0.1, seed=0)  # 113 batches an epoch
+    n = len(X)
+    assert sorted(moved) == sorted(
+        [(n, 64), (n, 10)]  # the training set, once
+        + [(n,)] * 3  # one permutation per epoch
+        + [(n, 64), (n, 10), (n,)]  # the evaluation's copy (inputs, targets, labels), once
+    )
+
+
+@needs_strict
+@needs_compat
+def test_training_on_a_second_device_leaves_nothing_on_the_first(digits):
+    # array-api-strict refuses to mix devices: any array left on the default one would raise
+    X, y = digits
+    kw = {"epochs": 2, "batch_size": 64, "lr": 0.05, "seed": 1, "optimizer": "momentum",
+          "l2": 0.5, "dropout": 0.2, "validation_fraction": 0.1}  # fmt: skip
+    net = _digits_net()
+    ref, moved = net.copy(), net.to("array_api_strict", device="device1")
+    want, got = bp.train(ref, X, y, **kw), bp.train(moved, X, y, **kw)
+    assert "device1" in str(moved.device)
+    for l in (1, 2, 3):
+        assert "device1" in str(moved.W[l].device)
+        _close(moved.W[l], ref.W[l], 1e-10)
+    assert got.val_accuracy == want.val_accuracy
