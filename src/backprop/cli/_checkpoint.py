@@ -27,10 +27,13 @@ times — ends with the same weights, bit for bit, as one never interrupted.
 from __future__ import annotations
 
 import argparse
+import copy
 import os
 import re
 import sys
 from pathlib import Path
+
+import numpy as np
 
 from ..errors import ConfigError, ModelFileError
 from ..io.checkpoint import load_checkpoint
@@ -127,6 +130,7 @@ def setup(args, session, err=None) -> RotatingCheckpoint | None:
     directory = Path(args.checkpoint)
     try:
         directory.mkdir(exist_ok=True)
+        lock = lock_directory(directory)  # held until the process ends
         _remove_stray_temporaries(directory)
     except OSError as exc:
         raise ConfigError(
@@ -135,7 +139,7 @@ def setup(args, session, err=None) -> RotatingCheckpoint | None:
         ) from None
     identity = run_identity(session.config, session.dataset)
     if args.resume:
-        found = newest_complete(directory, err)
+        found = newest_complete(directory, err, session.net, identity)
         if found is None:
             print(
                 f"backprop: no complete checkpoint in {directory}; starting from the beginning",
@@ -143,7 +147,6 @@ def setup(args, session, err=None) -> RotatingCheckpoint | None:
             )
         else:
             path, tensors, meta = found
-            check_same_run(path, meta, identity)
             if meta["epoch"] > session.config["epochs"]:
                 raise ConfigError(
                     f"checkpoint {path} is at epoch {meta['epoch']} but --epochs is "
@@ -155,12 +158,58 @@ def setup(args, session, err=None) -> RotatingCheckpoint | None:
                 file=err,
             )
     callback = RotatingCheckpoint(directory, identity, every=args.checkpoint_every)
-    callback.prune()  # a run killed between a write and the deletions left one too many
+    # nothing is pruned here: only a new checkpoint, written once the resumed run has
+    # trained, replaces the old ones (RotatingCheckpoint.save prunes after each write)
+    callback.lock = lock  # type: ignore[attr-defined]
     session.callbacks.append(callback)
     return callback
 
 
-def newest_complete(directory: Path, err) -> tuple[Path, dict, dict] | None:
+#: the lock file of a checkpoint directory; it holds the owner's process id
+LOCK_NAME = ".lock"
+
+
+def lock_directory(directory: Path) -> int:
+    """Lock ``directory`` for this run with an OS file lock (``fcntl.flock``); the open
+    descriptor, which keeps the lock until the process ends (also when it is killed).
+
+    Raises
+    ------
+    ConfigError
+        Another process holds the lock: "… is in use by process N". Nothing in the
+        directory is touched.
+    """
+    try:
+        import fcntl
+    except ImportError:  # Windows: no flock; runs must not share a directory
+        return -1
+    fd = os.open(directory / LOCK_NAME, os.O_RDWR | os.O_CREAT, 0o666)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        owner = os.pread(fd, 32, 0).decode("ascii", "replace").strip() or "unknown"
+        os.close(fd)
+        raise ConfigError(
+            f"--checkpoint {directory} is in use by process {owner} (another backprop train); "
+            "wait for it to finish, or use another --checkpoint directory"
+        ) from None
+    os.ftruncate(fd, 0)
+    os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
+    os.set_inheritable(fd, False)
+    return fd
+
+
+def release(callback: RotatingCheckpoint | None) -> None:
+    """Unlock the directory at the end of the run (the process's end would, too)."""
+    fd = getattr(callback, "lock", -1)
+    if fd is not None and fd >= 0:
+        os.close(fd)  # closing the descriptor releases the flock
+        callback.lock = -1  # type: ignore[union-attr]
+
+
+def newest_complete(
+    directory: Path, err, net=None, identity: dict | None = None
+) -> tuple[Path, dict, dict] | None:
     """``(path, tensors, meta)`` of the newest checkpoint that loads and verifies, or None.
 
     A file that fails to load is renamed to ``<name>.corrupt`` (so it is not
@@ -169,8 +218,10 @@ def newest_complete(directory: Path, err) -> tuple[Path, dict, dict] | None:
     for path in checkpoint_files(directory):
         try:
             tensors, meta = load_checkpoint(path)
-            if not isinstance(meta.get("run"), dict):
-                raise ModelFileError(f"{path}: not written by `backprop train --checkpoint`")
+            check_contents(path, tensors, meta)
+            if identity is not None:  # other settings: refused (ConfigError), not skipped
+                check_same_run(path, meta, identity)
+            check_shapes(path, tensors, net)
         except ModelFileError as exc:
             aside = path.with_name(path.name + ".corrupt")
             try:
@@ -182,6 +233,59 @@ def newest_complete(directory: Path, err) -> tuple[Path, dict, dict] | None:
             continue
         return path, tensors, meta
     return None
+
+
+def check_shapes(path: Path, tensors: dict, net=None) -> None:
+    """The weights of a checkpoint of this run (same settings) have the network's shapes;
+    else it is damaged: a ModelFileError, and resuming falls back to the one before."""
+    if net is None:
+        return
+    for l in net.W.keys():
+        for name, p in ((f"W{l}", net.W[l]), (f"b{l}", net.b[l])):
+            if name not in tensors or tensors[name].shape != p.shape:
+                got = tensors[name].shape if name in tensors else "missing"
+                raise ModelFileError(
+                    f"{path}: tensor {name} is {got} but the run's network needs {p.shape}"
+                )
+
+
+def check_contents(path: Path, tensors: dict, meta: dict) -> None:
+    """A checksum-valid checkpoint must also hold what resuming reads, with the right
+    types; else a ModelFileError, so that resuming falls back to the checkpoint before it."""
+    from ..training.history import History
+
+    def bad(what: str) -> ModelFileError:
+        return ModelFileError(f"{path}: {what}; not a checkpoint of `backprop train --checkpoint`")
+
+    run = meta.get("run")
+    if not isinstance(run, dict) or not isinstance(run.get("config"), dict):
+        raise bad("its meta has no run configuration")
+    for key in ("epoch", "batch", "n_train", "batch_size", "wait"):
+        value = meta.get(key)
+        if not isinstance(value, int) or isinstance(value, bool) or value < 0:
+            raise bad(f"meta {key!r} is {value!r}, not a count")
+    for key in ("lr", "epoch_seconds"):
+        if not isinstance(meta.get(key), (int, float)) or isinstance(meta.get(key), bool):
+            raise bad(f"meta {key!r} is not a number")
+    for key, kind in (("optimizer", dict), ("schedule", dict), ("history", dict), ("rng", dict)):
+        if not isinstance(meta.get(key), kind):
+            raise bad(f"meta {key!r} is missing or not an object")
+    lists = meta.get("optimizer_lists")
+    if not isinstance(lists, list) or not all(
+        isinstance(k, str) and isinstance(meta["optimizer"].get(k), int) for k in lists
+    ):
+        raise bad("meta 'optimizer_lists' does not match 'optimizer'")
+    wanted = [f"optimizer.{k}.{i}" for k in lists for i in range(meta["optimizer"][k])]
+    missing = [name for name in wanted if name not in tensors]
+    if missing:
+        raise bad(f"tensor {missing[0]} is missing")
+    try:
+        History.from_dict(meta["history"])
+        np.random.default_rng(0).bit_generator.state = copy.deepcopy(meta["rng"])
+    except Exception as exc:  # noqa: BLE001 - any failure means: not usable, fall back
+        raise bad(
+            f"its history or random-generator state is unusable ({type(exc).__name__})"
+        ) from None
 
 
 def check_same_run(path: Path, meta: dict, identity: dict) -> None:

@@ -218,6 +218,13 @@ def run(args) -> int:
     session, preset = prepare(args)
     checkpoint = _checkpoint.setup(args, session)
     try:
+        return _run(args, session, preset, checkpoint)
+    finally:
+        _checkpoint.release(checkpoint)
+
+
+def _run(args, session: Session, preset: Any, checkpoint: Any) -> int:
+    try:
         history = fit(session)
     except KeyboardInterrupt:
         # a second Ctrl-C (or one outside the main thread): when every mini-batch
@@ -225,6 +232,8 @@ def run(args) -> int:
         if not session.interrupt.batches_done:
             raise
         return _interrupted_in_evaluation(args, session, preset)
+    if checkpoint is not None:
+        checkpoint.prune()  # the resume worked: a run killed mid-rotation left one too many
     if session.interrupt.cut_short:
         epoch, batch = session.interrupt.where or (0, 0)
         if checkpoint is not None and checkpoint.last is not None:
