@@ -35,7 +35,7 @@ from __future__ import annotations
 
 import math
 import os
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
@@ -415,6 +415,22 @@ class Network:
                     )
                 r[l] = mask
         return r
+
+    # -- notebooks (after the maths, so the README's line links stay) --------
+
+    def _repr_html_(self) -> str:
+        """The layer table of :meth:`summary` as HTML, for notebooks."""
+        from .display import network_html
+
+        return network_html(self)
+
+    def summary(self, print_fn: Callable[[str], None] = print) -> None:
+        """Print the layer table, like Keras's ``model.summary()``: for each layer l its width
+        n_l, the shapes of W^l and b^l, its parameters and σ_l; above it the cost, initialiser,
+        dtype and the total number of parameters. ``print_fn`` receives the text."""
+        from .display import network_summary
+
+        print_fn(network_summary(self))
 
 
 def _namespace(x: Any) -> Any:

@@ -141,3 +141,25 @@ def test_a_real_run_shows_compactly() -> None:
     assert int(best_row.split()[0]) == h.best_epoch
     assert f"{100 * max(h.val_accuracy):.2f}%" in best_row  # the best validation accuracy
     assert len(repr(h)) < 1000 < len(str(h.to_dict()))
+
+
+def test_network_summary_and_html() -> None:
+    net = bp.Network([784, 30, 10], dtype="float32")
+    lines: list[str] = []
+    net.summary(print_fn=lines.append)
+    assert lines == [display.network_summary(net)]
+    text = lines[0]
+    # 784·30 + 30 = 23,550 and 30·10 + 10 = 310: 23,860 in all, as net.n_params says
+    assert net.n_params == 23_860
+    assert text.splitlines()[0].endswith("float32, 23,860 parameters")
+    assert "    1       30  30×784  30×1  23,550  sigmoid" in text
+    html = net._repr_html_()
+    cells = re.findall(r"<td[^>]*>([^<]*)</td>", html)
+    assert cells[6:12] == ["1", "30", "30×784", "30×1", "23,550", "sigmoid"]
+    assert "23,860 parameters" in html and repr(net).startswith("Network([784, 30, 10]")
+
+
+def test_summary_prints(capsys: pytest.CaptureFixture[str]) -> None:
+    bp.Network([3, 4, 2]).summary()
+    out = capsys.readouterr().out
+    assert out.startswith("[3, 4, 2] network: cost quadratic, init normal, float64, 26 parameters")

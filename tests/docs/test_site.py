@@ -80,6 +80,7 @@ def test_the_core_names_are_documented(site: Path) -> None:
     for name in (
         "backprop.network.Network.forward",
         "backprop.network.Network.backward",
+        "backprop.network.Network.summary",
         "backprop.training.train",
         "backprop.training.History.to_pandas",
     ):

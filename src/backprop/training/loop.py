@@ -46,9 +46,9 @@ def train(
     X: ArrayLike,
     Y: ArrayLike,
     *,
-    epochs: int,
-    batch_size: int,
-    lr: float,
+    epochs: int = 30,
+    batch_size: int = 10,
+    lr: float | None = None,
     optimizer: str | optim.Optimizer = "sgd",
     seed: int | None = None,
     momentum: float = 0.9,
@@ -79,12 +79,15 @@ def train(
         Training inputs, one example per row.
     Y : array of shape (n, n_L), or integer class labels of shape (n,)
         Targets; labels are turned into one-hot rows.
-    epochs, batch_size : int
+    epochs, batch_size : int, default 30 and 10
         Passes over the training data and examples per mini-batch (the last
-        mini-batch of an epoch holds the remainder).
-    lr : float
+        mini-batch of an epoch holds the remainder). The defaults, with ``lr``'s,
+        are the book's chapter-1 run (docs/defaults.md compares the CLI's).
+    lr : float, optional
         α, applied to the mini-batch mean gradient; the starting value when a
-        ``schedule`` changes it.
+        ``schedule`` changes it. Default: ``optimizers.DEFAULT_LR`` — 3.0 for
+        ``"sgd"``, 0.3 for ``"momentum"``/``"nesterov"``, 0.001 for ``"adam"`` —
+        or an Optimizer object's own ``lr``.
     optimizer : {"sgd", "momentum", "nesterov", "adam"} or Optimizer
         ``momentum`` is μ for momentum/Nesterov; ``beta1``, ``beta2``, ``eps`` are Adam's.
     seed : int, optional
@@ -130,6 +133,8 @@ def train(
         Per-epoch costs and accuracies; ``diverged`` holds a message when the
         cost became NaN/inf (the last good weights are kept, no exception).
     """
+    if lr is None:
+        lr = optim.default_lr(optimizer)
     if comm is not None:
         from ..distributed.training import train_distributed
 
