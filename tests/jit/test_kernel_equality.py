@@ -94,10 +94,10 @@ def readable_run(net, opt, X, T, labels, perm, lr, *, l2=0.0, dropout=0.0, seed=
 
 def jit_run(net, opt, X, T, labels, perm, lr, *, l2=0.0, dropout=0.0, seed=7, batches=None):
     rng = np.random.default_rng(seed)
-    step = JitStep(net, opt, l2=l2, n_train=len(perm), dropout=dropout, rng=rng, batch_size=BS)
+    step = JitStep(net, opt, l2=l2, n_train=len(perm), dropout=dropout, rng=rng)
     batches = -(-len(perm) // BS) if batches is None else batches
     kind = "argmax" if net.sizes[-1] > 1 else None
-    done = step.run_batches(X, T, perm, 0, batches, lr, labels, kind)
+    done = step.run_batches(X, T, perm, BS, 0, batches, lr, labels, kind)
     assert done == batches
     return step.running
 
@@ -160,10 +160,10 @@ def test_single_output_with_threshold_accuracy():
     labels = (X[:, 0] > 0).astype(np.intp)
     T = labels[:, None].astype(float)
     ref = net.copy()
-    step = JitStep(net, optim.get("sgd", 0.5), n_train=N, batch_size=BS)
+    step = JitStep(net, optim.get("sgd", 0.5), n_train=N)
     # one step per batch through __call__, then the threshold accuracy of the first forward pass
     a = ref.forward(X[perm[:BS]]).a[ref.L][0]
-    step.run_batches(X, T, perm, 0, 1, 0.5, labels, "threshold")
+    step.run_batches(X, T, perm, BS, 0, 1, 0.5, labels, "threshold")
     assert step.running[1] == int(((a > 0.5) == (labels[perm[:BS]] == 1)).sum())
     readable_run(ref, optim.get("sgd", 0.5), X, T, labels, perm, 0.5, batches=1)
     for p, q in zip(net.params(), ref.params()):
@@ -177,12 +177,12 @@ def test_split_ranges_and_single_batches_equal_one_call():
         net, X, T, labels, perm = make([4, 6, 3], "relu", "softmax", "cross-entropy")
         rng = np.random.default_rng(11)
         opt = optim.get("adam", 0.01)
-        step = JitStep(net, opt, l2=0.5, n_train=N, dropout=0.2, rng=rng, batch_size=BS)
+        step = JitStep(net, opt, l2=0.5, n_train=N, dropout=0.2, rng=rng)
         if how == "whole":
-            assert step.run_batches(X, T, perm, 0, 5, 0.01) == 5
+            assert step.run_batches(X, T, perm, BS, 0, 5, 0.01) == 5
         elif how == "split":
-            assert step.run_batches(X, T, perm, 0, 2, 0.01) == 2
-            assert step.run_batches(X, T, perm, 2, 5, 0.01) == 3
+            assert step.run_batches(X, T, perm, BS, 0, 2, 0.01) == 2
+            assert step.run_batches(X, T, perm, BS, 2, 5, 0.01) == 3
         else:
             for k in range(5):
                 step(X, T, perm[k * BS : (k + 1) * BS], 0.01)
@@ -200,8 +200,8 @@ def test_bit_reproducible():
     for _ in range(2):
         net, X, T, labels, perm = make([4, 8, 5, 3], "sigmoid", "softmax", "cross-entropy")
         rng = np.random.default_rng(5)
-        step = JitStep(net, optim.get("momentum", 0.1), dropout=0.25, rng=rng, batch_size=BS)
-        step.run_batches(X, T, perm, 0, 5, 0.1, labels, "argmax")
+        step = JitStep(net, optim.get("momentum", 0.1), dropout=0.25, rng=rng)
+        step.run_batches(X, T, perm, BS, 0, 5, 0.1, labels, "argmax")
         results.append((net.params(), step.running.copy()))
     for p, q in zip(results[0][0], results[1][0]):
         assert np.array_equal(p, q)
@@ -212,8 +212,8 @@ def test_stops_at_the_first_batch_that_makes_the_output_bias_non_finite():
     net, X, T, labels, perm = make([4, 6, 3], "relu", "identity", "quadratic")
     X = X * 1e3
     ref = net.copy()
-    step = JitStep(net, optim.get("sgd", 1e6), n_train=N, batch_size=1)
-    done = step.run_batches(X, T, perm, 0, N, 1e6)
+    step = JitStep(net, optim.get("sgd", 1e6), n_train=N)
+    done = step.run_batches(X, T, perm, 1, 0, N, 1e6)
     # the readable run, one batch at a time, finds the same batch
     opt = optim.get("sgd", 1e6)
     with np.errstate(all="ignore"):
@@ -228,10 +228,10 @@ def test_stops_at_the_first_batch_that_makes_the_output_bias_non_finite():
 
 def test_rebound_parameter_is_taken_over():
     net, X, T, labels, perm = make([4, 5, 3])
-    step = JitStep(net, optim.get("sgd", 0.1), n_train=N, batch_size=BS)
+    step = JitStep(net, optim.get("sgd", 0.1), n_train=N)
     net.W[1] = np.zeros_like(net.W[1])
     ref = net.copy()
-    step.run_batches(X, T, perm, 0, 1, 0.1)
+    step.run_batches(X, T, perm, BS, 0, 1, 0.1)
     readable_run(ref, optim.get("sgd", 0.1), X, T, labels, perm, 0.1, batches=1)
     np.testing.assert_allclose(net.W[1], ref.W[1], rtol=1e-12, atol=1e-12)
     assert step.params[0] is net.W[1]

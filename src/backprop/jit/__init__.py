@@ -17,7 +17,7 @@ import importlib.util
 __all__ = ["INSTALL_HINT", "available"]
 
 #: what to tell a user who asked for the compiled engine without numba
-INSTALL_HINT = "install numba: pip install 'numba>=0.59' (the package's `jit` extra)"
+INSTALL_HINT = "pip install 'backprop-textbook[jit]' (numba >= 0.59)"
 
 
 def available() -> bool:

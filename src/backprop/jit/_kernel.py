@@ -92,46 +92,26 @@ def _softplus(x):  # type: ignore[no-untyped-def]
 # decrefs every array argument of every call it does not inline away, an atomic
 # operation each; split into per-layer helpers, a [3,4,2]/1 step spent most of its time
 # in those (≈80 atomics a step). Only scalar helpers are called in the loops below.
+# fmt: off
 @njit(cache=True, fastmath=_FAST)
-def run(
-    X,
-    T,
-    perm,
-    first,
-    stop,
-    labels,
-    kind,
-    sizes,
-    acts,
-    cost,
-    opt,
-    W,
-    S1,
-    S2,
-    A,
-    Pr,
-    D,
-    Zout,
-    G,
-    U,
-    K,
-    H,
-    t0,
-    out,
-):  # type: ignore[no-untyped-def]  # noqa: E501
+def run(  # type: ignore[no-untyped-def]
+    X, T, perm, bs, first, stop, labels, kind, sizes, acts, cost, opt,
+    W, S1, S2, A, Pr, D, Zout, G, U, K, H, t0, out,
+):
+    # fmt: on
     """Train on mini-batches ``first``..``stop − 1`` of ``perm``; return how many were done.
 
     W^l is ``W[l, :n_l, :n_{l-1}]`` and b^l is row n_l, ``W[l, n_l, :n_l]`` (padded to
-    the widest layer; ``S1``/``S2`` alike hold the optimiser's state); per-example rows of
-    layer l are ``A[l, k]`` (a^l; a^0 the inputs), ``Pr[l, k]`` (σ'(z^l) ∘ r^l/q),
-    ``D[l, k]`` (δ^l), ``Zout[k]`` (z^L); the batch size is ``A.shape[1]``. Batch b
-    holds rows ``perm[b·bs : min((b + 1)·bs, n)]``, n = len(perm). Stops after the
-    first batch that leaves b^L[0] non-finite (it counts as done). ``out`` gets
-    Σ C_x, Σ hits and the number of examples, from each batch's forward pass before
-    its update. ``U`` holds the dropout uniforms of these batches in the readable
-    step's order (per batch, per hidden layer, (n_l, m) in C order).
+    the widest layer; ``S1``/``S2`` alike hold the optimiser's state). Per-example rows
+    of layer l: ``A[l, k]`` (a^l; a^0 the inputs), ``Pr[l, k]`` (σ'(z^l) ∘ r^l/q),
+    ``D[l, k]`` (δ^l), ``Zout[k]`` (z^L), at least ``bs`` rows each. Batch b holds rows
+    ``perm[b·bs : min((b + 1)·bs, n)]``, n = len(perm). Stops after the first batch
+    that leaves b^L[0] non-finite (it counts as done). ``out[:3]`` gains Σ C_x, Σ hits
+    and the number of examples, from each batch's forward pass before its update;
+    ``out[3]`` is the last batch's C₀. ``U`` holds the dropout uniforms of these
+    batches in the readable step's order (per batch, per hidden layer, (n_l, m), C order).
     """
-    n, L, n0, bs = perm.shape[0], sizes.shape[0] - 1, sizes[0], A.shape[1]
+    n, L, n0 = perm.shape[0], sizes.shape[0] - 1, sizes[0]
     zero, one, half, slope = K[K_ZERO], K[K_ONE], K[K_HALF], K[K_SLOPE]
     q, inv_q, lr, lam = K[K_Q], K[K_INV_Q], K[K_LR], K[K_DECAY]
     mu, b1, omb1, b2, omb2, eps = K[K_MU], K[K_B1], K[K_1MB1], K[K_B2], K[K_1MB2], K[K_EPS]
@@ -139,7 +119,14 @@ def run(
     out_code, nL = acts[L], sizes[L]
     prime_out = cost == QUADRATIC and out_code != SOFTMAX
     step, sc2 = zero, one
-    uo, hits, count, tot_c = 0, 0, 0, 0.0  # (written to ``out`` at the end: a store to an
+    uo, hits, count, tot_c, batch_c, m = (
+        0,
+        0,
+        0,
+        0.0,
+        0.0,
+        1,
+    )  # (written to ``out`` at the end: a store to an
     # array inside the loop could alias the others and keep values from registers)
     for b in range(first, stop):
         s0 = b * bs
@@ -195,6 +182,7 @@ def run(
             if dropout and hidden:
                 uo += n_out * m
         # ---- running cost/accuracy, then BP1: δ^L -------------------------------
+        batch_c = 0.0
         for k in range(m):
             r = perm[s0 + k]
             c = 0.0  # C_x in float64, from z^L as costs.py computes it
@@ -217,7 +205,7 @@ def run(
                 for i in range(nL):
                     zi, ti = float(Zout[k, i]), float(T[r, i])
                     c += ti * _softplus(-zi) + (1.0 - ti) * _softplus(zi)
-            tot_c += c
+            batch_c += c
             if kind == ARGMAX:  # the first largest output, as np.argmax
                 best = 0
                 for i in range(1, nL):
@@ -240,6 +228,7 @@ def run(
                 for i in range(nL):
                     D[L, k, i] = (A[L, k, i] - T[r, i]) * Pr[L, k, i]
         count += m
+        tot_c += batch_c
         for l in range(L, 0, -1):
             n_out, n_in = sizes[l], sizes[l - 1]
             # ---- BP2: δ^{l-1} = ((W^l)ᵀ δ^l) ∘ σ'(z^{l-1}) ∘ r/q, W^l before its update
@@ -299,4 +288,6 @@ def run(
     out[0] += tot_c
     out[1] += hits
     out[2] += count
+    if stop > first:
+        out[3] = batch_c / m
     return b - first + 1 if stop > first else 0

@@ -55,6 +55,10 @@ def unsupported(net: Any, optimizer: Any = None) -> str | None:
             return f"activation {act.name!r} is not one of the built-in ones"
     if type(net.cost_fn) not in _COST_CODES:
         return f"cost {net.cost_fn.name!r} is not one of the built-in ones"
+    dtype = np.dtype(net.dtype)
+    for p in net.params():
+        if not isinstance(p, np.ndarray) or p.dtype != dtype:
+            return "a parameter is not a NumPy array of the network's dtype"
     if optimizer is not None and type(optimizer) not in (optim.SGD, optim.Momentum, optim.Adam):
         return f"optimizer {type(optimizer).__name__} is not one of the built-in ones"
     if type(net.act[net.L]) is activations.LeakyReLU and activations.LeakyReLU.slope >= 1:
@@ -89,8 +93,9 @@ class JitStep:
         p, the probability of dropping a hidden neuron (inverted dropout, q = 1 − p).
     rng : np.random.Generator
         Draws the dropout masks.
-    batch_size : int
-        Examples per mini-batch; the last batch of an epoch holds the remainder.
+
+    The per-batch buffers are made for the batch size of the first call (and
+    again for a larger one).
     """
 
     def __init__(
@@ -102,7 +107,6 @@ class JitStep:
         n_train: int = 1,
         dropout: float = 0.0,
         rng: np.random.Generator | None = None,
-        batch_size: int = 1,
     ) -> None:
         reason = unsupported(net, optimizer)
         if reason is not None:
@@ -110,9 +114,9 @@ class JitStep:
         if dropout and rng is None:
             raise ValueError("dropout needs an rng to draw the masks from")
         self.net, self.optimizer, self.rng = net, optimizer, rng
-        self.params: list[np.ndarray] = net.params()  # [W^1, b^1, …], updated in place
+        self._params: list[np.ndarray] = net.params()  # [W^1, b^1, …], updated in place
+        self._last_cost = math.nan
         self.dtype = np.dtype(net.dtype)
-        self.batch_size = int(batch_size)
         self.keep = 1.0 - dropout  # q
         self.decay = l2 / n_train  # λ/n
         sizes = list(net.sizes)
@@ -121,31 +125,50 @@ class JitStep:
         self.acts = np.array([0] + [_ACT_CODES[type(a)] for a in net.act], np.int64)
         self.cost = _COST_CODES[type(net.cost_fn)]
         self.opt = _opt_code(optimizer)
-        bs, dt, w = self.batch_size, self.dtype, max(sizes)
+        dt, w = self.dtype, max(sizes)
         # W^l is W[l, :n_l, :n_{l-1}], b^l is W[l, n_l, :n_l]: padded to the widest layer
         self.W = np.zeros((L + 1, w + 1, w), dt)
         self.S1, self.S2 = np.zeros_like(self.W), np.zeros_like(self.W)  # momentum v; Adam m, v
-        self.A, self.Pr, self.D = (np.zeros((L + 1, bs, w), dt) for _ in range(3))
-        self.Zout = np.zeros((bs, sizes[-1]), dt)
+        self.batch_size = 0
+        self._buffers(1)
         self.G = np.zeros(w, dt)
         self.K = np.zeros(K_.K_SIZE, dt)
         self.H = np.zeros(3, np.float64)
         self._no_uniforms = np.zeros(1, dt)
         self._hidden = sum(sizes[1:L])
-        #: Σ C_x, Σ hits, examples: from the forward passes since the last reset_running()
-        self.running = np.zeros(3, np.float64)
+        #: Σ C_x, Σ hits, examples from the forward passes since reset_running(); the last C₀
+        self.running = np.zeros(4, np.float64)
+
+    @property
+    def params(self) -> list[np.ndarray]:
+        """[W^1, b^1, …, W^L, b^L]: the network's arrays, updated in place."""
+        return self._params
+
+    def last_cost(self) -> float:
+        """C₀ of the last mini-batch (its forward pass, before its update); NaN before one."""
+        return self._last_cost
+
+    def _buffers(self, bs: int) -> None:
+        """Per-example rows for batches of up to ``bs`` examples."""
+        if bs <= self.batch_size:
+            return
+        L, w, dt = self.net.L, max(self.net.sizes), self.dtype
+        self.A, self.Pr, self.D = (np.zeros((L + 1, bs, w), dt) for _ in range(3))
+        self.Zout = np.zeros((bs, self.net.sizes[-1]), dt)
+        self.batch_size = bs
 
     # -- the whole-range method ---------------------------------------------
 
     def reset_running(self) -> None:
         """Start new running sums (at the start of an epoch)."""
-        self.running[:] = 0.0
+        self.running[:3] = 0.0
 
     def run_batches(
         self,
         X: np.ndarray,
         T: np.ndarray,
         perm: np.ndarray,
+        batch_size: int,
         first: int,
         stop: int,
         lr: float,
@@ -161,6 +184,7 @@ class JitStep:
         """
         if stop <= first:
             return 0
+        self._buffers(batch_size)
         self._check_params()
         self._load(lr)
         n = len(perm)
@@ -170,13 +194,13 @@ class JitStep:
         done, b = 0, first
         try:
             while b < stop:
-                end = self._chunk_end(b, stop, n)
-                U = self._uniforms(b, end, n)
+                end = self._chunk_end(b, stop, batch_size)
+                U = self._uniforms(b, end, n, batch_size)
                 t0 = self.optimizer.t if self.opt == K_.ADAM else 0  # type: ignore[attr-defined]
                 k = K_.run(
-                    X, T, perm, b, end, lab, kind_code, self.sizes, self.acts, self.cost,
-                    self.opt, self.W, self.S1, self.S2, self.A, self.Pr, self.D, self.Zout,
-                    self.G, U, self.K, self.H, t0, self.running,
+                    X, T, perm, batch_size, b, end, lab, kind_code, self.sizes, self.acts,
+                    self.cost, self.opt, self.W, self.S1, self.S2, self.A, self.Pr, self.D,
+                    self.Zout, self.G, U, self.K, self.H, t0, self.running,
                 )  # fmt: skip
                 done += k
                 if self.opt == K_.ADAM:
@@ -186,27 +210,26 @@ class JitStep:
                 b = end
         finally:
             self._store()
+        self._last_cost = float(self.running[3])
         return done
 
     def __call__(self, X: np.ndarray, T: np.ndarray, idx: np.ndarray, lr: float) -> None:
         """Train on the one mini-batch of rows ``idx`` (the per-batch step interface)."""
-        if len(idx) > self.batch_size:
-            raise ValueError(f"a batch of {len(idx)} rows exceeds batch_size {self.batch_size}")
-        self.run_batches(X, T, idx, 0, 1, lr)
+        self.run_batches(X, T, idx, len(idx), 0, 1, lr)
 
     # -- the copies around the kernel ----------------------------------------
 
-    def _chunk_end(self, b: int, stop: int, n: int) -> int:
+    def _chunk_end(self, b: int, stop: int, bs: int) -> int:
         """The last batch (exclusive) of one kernel call: caps the dropout uniforms."""
         if self.keep >= 1.0 or self._hidden == 0:
             return stop
-        per_batch = self._hidden * self.batch_size
+        per_batch = self._hidden * bs
         return min(stop, b + max(1, MAX_UNIFORMS // per_batch))
 
-    def _uniforms(self, b: int, end: int, n: int) -> np.ndarray:
+    def _uniforms(self, b: int, end: int, n: int, bs: int) -> np.ndarray:
         if self.keep >= 1.0:
             return self._no_uniforms
-        rows = min(end * self.batch_size, n) - b * self.batch_size
+        rows = min(end * bs, n) - b * bs
         assert self.rng is not None
         return self.rng.random(rows * self._hidden, dtype=self.dtype)
 

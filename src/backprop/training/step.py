@@ -282,21 +282,27 @@ _ENGINES: dict[str, StepFactory] = {
     "fast-no-ffi": _fast(ffi=False),
     "readable": _readable,
 }
-#: engines "auto" tries first, in order (registered with auto=True)
+#: engines "auto" tries first, in order (registered with auto=True or an auto factory)
 _AUTO: list[str] = []
+#: the factory "auto" calls for such an engine, where it is not the engine's own
+_AUTO_FACTORY: dict[str, StepFactory] = {}
 
 
-def register_engine(name: str, factory: StepFactory, *, auto: bool = False) -> None:
+def register_engine(name: str, factory: StepFactory, *, auto: bool | StepFactory = False) -> None:
     """Make ``train(..., engine=name)`` build its step with ``factory``.
 
     With ``auto``, ``engine="auto"`` tries it (in registration order) before
-    the fast engine, moving on when it raises :class:`ConfigError`.
+    the fast engine, moving on when it raises :class:`ConfigError`; ``auto``
+    may also be a factory of its own that ``"auto"`` calls instead (one that
+    refuses where the engine does not pay).
     """
     if name == "auto":
         raise ConfigError("'auto' chooses among the engines; register another name")
     _ENGINES[name] = factory
     if auto and name not in _AUTO:
         _AUTO.append(name)
+    if not isinstance(auto, bool):
+        _AUTO_FACTORY[name] = auto
 
 
 def engines() -> tuple[str, ...]:
@@ -305,7 +311,7 @@ def engines() -> tuple[str, ...]:
 
 
 #: the built-in engine names (see :func:`engines` for the registered ones too)
-ENGINES = ("auto", "fast", "fast-no-ffi", "readable")
+ENGINES = ("auto", "fast", "fast-no-ffi", "readable", "jit")
 
 
 def make_step(
@@ -330,8 +336,19 @@ def make_step(
             raise ConfigError(f"unknown engine {engine!r}; choose one of: {', '.join(engines())}")
         return factory(net, optimizer, l2=l2, n_train=n_train, dropout=dropout, rng=rng)
     for name in [*_AUTO, "fast"]:
+        make = _AUTO_FACTORY.get(name, _ENGINES[name])
         try:
-            return _ENGINES[name](net, optimizer, l2=l2, n_train=n_train, dropout=dropout, rng=rng)
+            return make(net, optimizer, l2=l2, n_train=n_train, dropout=dropout, rng=rng)
         except ConfigError:
             continue
     return ReadableStep(net, optimizer, l2=l2, n_train=n_train, dropout=dropout, rng=rng)
+
+
+def _register_jit() -> None:
+    """The compiled engine (numba, optional): ``"jit"``, and ``"auto"``'s first choice."""
+    from ..jit import engine as jit  # light: numba is imported only when a step is built
+
+    register_engine("jit", jit.jit_step, auto=jit.auto_step)
+
+
+_register_jit()
