@@ -93,7 +93,7 @@ def test_mathematics_tutorial_and_worked_example(site: Path) -> None:
     tutorial = (site / "tutorial.html").read_text(encoding="utf-8")
     # the notebook's HTML reprs, as a notebook shows them
     assert "gradcheck passed: max relative error" in tutorial and "History: 3 epochs" in tutorial
-    assert "3-4-2 network: cost quadratic" in tutorial or "Network([3, 4, 2]" in tutorial
+    assert "[3, 4, 2] network: cost quadratic, init normal, float64, 26 parameters" in tutorial
     example = (site / "examples" / "explain-source.html").read_text(encoding="utf-8")
     assert example.startswith("<!DOCTYPE html>") and "<math" in example
     page = (site / "worked-example.html").read_text(encoding="utf-8")
