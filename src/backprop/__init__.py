@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from importlib import import_module
 
+from . import _startup  # noqa: F401 - first: Ctrl-C while the command starts is one line
 from .errors import (
     BackpropError,
     ConfigError,
