@@ -26,6 +26,7 @@ __all__ = [
     "evaluate",
     "evaluate_dataset",
     "predicted_classes",
+    "regression_metrics",
 ]
 
 #: rows evaluated at a time when measuring cost and accuracy (caps memory)
@@ -113,3 +114,41 @@ def confusion_matrix(y_true: ArrayLike, y_pred: ArrayLike, n_classes: int) -> Ar
             )
     counts = np.bincount(t * n_classes + p, minlength=n_classes * n_classes)
     return counts.reshape(n_classes, n_classes)
+
+
+def regression_metrics(y_true: ArrayLike, y_pred: ArrayLike) -> dict[str, float]:
+    """RMSE, MAE and R² of predictions ``y_pred`` against targets ``y_true``.
+
+    Parameters
+    ----------
+    y_true, y_pred : array_like, shape (m,) or (m, k)
+        Targets and predictions in the same units; (m,) is read as (m, 1).
+
+    Returns
+    -------
+    dict
+        ``rmse`` = sqrt(mean((y - ŷ)²)) and ``mae`` = mean|y - ŷ| over every entry;
+        ``r2`` = 1 - Σ(y - ŷ)² / Σ(y - ȳ)² per target column (ȳ its mean), averaged
+        over the columns (scikit-learn's ``r2_score`` "uniform_average"); a constant
+        column scores 1.0 when predicted exactly, else 0.0 (scikit-learn's convention).
+    """
+    t = np.asarray(y_true, dtype=np.float64)
+    p = np.asarray(y_pred, dtype=np.float64)
+    t = t.reshape(t.shape[0], -1) if t.ndim else t.reshape(1, 1)
+    p = p.reshape(p.shape[0], -1) if p.ndim else p.reshape(1, 1)
+    if t.shape != p.shape or t.shape[0] == 0:
+        raise DataError(
+            f"regression_metrics needs targets and predictions of one non-empty shape, "
+            f"got {t.shape} and {p.shape}"
+        )
+    err = t - p
+    ss_res = (err**2).sum(axis=0)
+    ss_tot = ((t - t.mean(axis=0)) ** 2).sum(axis=0)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        r2 = np.where(ss_tot > 0, 1.0 - ss_res / np.where(ss_tot > 0, ss_tot, 1.0), 0.0)
+    r2 = np.where((ss_tot == 0) & (ss_res == 0), 1.0, r2)
+    return {
+        "rmse": float(np.sqrt((err**2).mean())),
+        "mae": float(np.abs(err).mean()),
+        "r2": float(r2.mean()),
+    }
