@@ -1,44 +1,29 @@
-"""scikit-learn estimators: thin shells over :class:`~backprop.Network` and ``backprop.train``.
-
-:class:`BackpropClassifier` and :class:`BackpropRegressor` follow scikit-learn's
-conventions (parameters stored as given in ``__init__``, validated in ``fit``;
-fitted attributes end in ``_``; ``X`` of shape (n_samples, n_features)), so they
-work in ``Pipeline``, ``GridSearchCV`` and ``cross_val_score`` and pass
-``sklearn.utils.estimator_checks.check_estimator``. All the mathematics is the
-library's: ``fit`` builds a ``Network([n_features, *hidden_layer_sizes, n_outputs])``
-and calls ``backprop.train`` on it; the trained network is ``network_``.
-
-scikit-learn is imported when this module is, so ``import backprop`` stays light.
-"""
+"""What the classifier and the regressor share: parameters, training, prediction."""
 
 from __future__ import annotations
 
-import math
 import numbers
 import warnings
 
 import numpy as np
 
-try:
-    from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin
+try:  # scikit-learn is imported with this package, so `import backprop` stays light
+    from sklearn.base import BaseEstimator
     from sklearn.exceptions import ConvergenceWarning
-    from sklearn.metrics import r2_score
     from sklearn.model_selection import train_test_split
-    from sklearn.preprocessing import LabelEncoder
-    from sklearn.utils.multiclass import check_classification_targets, unique_labels
-    from sklearn.utils.validation import check_is_fitted, column_or_1d, validate_data
+    from sklearn.utils.validation import check_is_fitted, validate_data
 except ImportError as exc:  # scikit-learn missing or older than 1.6
     raise ImportError(
         f"backprop.sklearn needs scikit-learn 1.6 or later ({exc}); "
         "install it with: pip install 'backprop-textbook[sklearn]'"
     ) from exc
 
-from . import activations, costs, optimizers, validation
-from . import init as inits
-from .errors import ConfigError
-from .network import Network
+from .. import optimizers
+from ..errors import ConfigError
+from ..network import Network
+from .params import check_settings
 
-__all__ = ["BackpropClassifier", "BackpropRegressor"]
+__all__ = ["BackpropEstimator"]
 
 
 class _Plateau:
@@ -83,7 +68,7 @@ class _Monitor:
             print(line, flush=True)
 
 
-class _BackpropEstimator(BaseEstimator):
+class BackpropEstimator(BaseEstimator):
     """Parameters and training shared by the classifier and the regressor.
 
     Parameters
@@ -195,58 +180,7 @@ class _BackpropEstimator(BaseEstimator):
 
     def _settings(self) -> dict:
         """Check the parameters (scikit-learn style: in fit, not __init__)."""
-        hidden = self.hidden_layer_sizes
-        if isinstance(hidden, numbers.Integral):
-            hidden = (hidden,)
-        if (
-            isinstance(hidden, str)
-            or not hasattr(hidden, "__iter__")
-            or not all(isinstance(n, numbers.Integral) and n >= 1 for n in hidden)
-        ):
-            raise ConfigError(
-                f"hidden_layer_sizes must be a tuple of positive integers like (100,), "
-                f"got {self.hidden_layer_sizes!r}"
-            )
-        hidden = tuple(int(n) for n in hidden)
-        if self.activation not in activations.HIDDEN:
-            raise ConfigError(
-                f"activation must be one of {', '.join(activations.HIDDEN)}, "
-                f"got {self.activation!r}"
-            )
-        output = self._default_output if self.output is None else self.output
-        activations.get(output)  # an unknown name raises ConfigError listing the valid ones
-        cost = self._default_cost if self.cost is None else self.cost
-        costs.get(cost)
-        if self.optimizer not in optimizers.OPTIMIZERS:
-            raise ConfigError(
-                f"optimizer must be one of {', '.join(optimizers.OPTIMIZERS)}, "
-                f"got {self.optimizer!r}"
-            )
-        if self.init not in inits.INITIALIZERS:
-            raise ConfigError(
-                f"init must be one of {', '.join(inits.INITIALIZERS)}, got {self.init!r}"
-            )
-        epochs = self.max_epochs if self.max_iter is None else self.max_iter
-        l2 = self.l2 if self.alpha is None else self.alpha
-        return {
-            "hidden": hidden,
-            "output": output,
-            "cost": cost,
-            "dtype": validation.dtype(self.dtype),
-            "lr": validation.positive_float(
-                "learning_rate", _real("learning_rate", self.learning_rate)
-            ),
-            "epochs": validation.positive_int("max_epochs (max_iter)", epochs),
-            "l2": _non_negative("l2 (alpha)", l2),
-            "dropout": validation.fraction("dropout", _real("dropout", self.dropout)),
-            "validation_fraction": _open_fraction("validation_fraction", self.validation_fraction),
-            "patience": validation.positive_int("patience", self.patience),
-            # "auto": scikit-learn's min(200, n_samples); any size is capped at n_samples
-            "batch_size": 200
-            if isinstance(self.batch_size, str) and self.batch_size == "auto"
-            else validation.positive_int("batch_size", self.batch_size),
-            "tol": _non_negative("tol", self.tol),
-        }
+        return check_settings(self)
 
     def _rng(self) -> np.random.Generator:
         """A Generator for this fit, from ``random_state`` (never the global state)."""
@@ -266,7 +200,7 @@ class _BackpropEstimator(BaseEstimator):
     # -- training ------------------------------------------------------------
 
     def _fit(self, X, y, *, incremental: bool):
-        from .training import train
+        from ..training import train
 
         s = self._settings()
         first = not (incremental or self.warm_start) or not hasattr(self, "network_")
@@ -380,187 +314,3 @@ class _BackpropEstimator(BaseEstimator):
         tags = super().__sklearn_tags__()
         tags.non_deterministic = False
         return tags
-
-
-class BackpropClassifier(ClassifierMixin, _BackpropEstimator):
-    __doc__ = (
-        """A classifier: a network with one output neuron per class, softmax by default.
-
-    ``predict_proba`` is the output a^L (softmax rows; with ``output="sigmoid"``
-    the rows are normalised to sum to one), ``predict`` its arg-max, mapped
-    back to the original labels in ``classes_``.
-    """
-        + _BackpropEstimator.__doc__.split("\n", 2)[2]
-        + """
-    Attributes
-    ----------
-    classes_ : ndarray of shape (n_classes,)
-    n_features_in_ : int
-    feature_names_in_ : ndarray of str, only when ``X`` had column names
-    network_ : backprop.Network
-        The trained network, ``[n_features, *hidden_layer_sizes, n_classes]``.
-    loss_curve_ : list of float
-        The training cost after each epoch.
-    validation_scores_ : list of float
-        Validation accuracy after each epoch (``early_stopping`` only).
-    best_validation_score_ : float or None
-    best_loss_ : float
-    n_iter_ : int
-        Epochs run.
-    history_ : backprop.History
-        The last call's full per-epoch record.
-    """
-    )
-
-    _default_output = "softmax"
-    _default_cost = "cross-entropy"
-
-    def fit(self, X, y):
-        """Train on ``X`` of shape (n_samples, n_features) and class labels ``y`` (n_samples,)."""
-        return self._fit(X, y, incremental=False)
-
-    def partial_fit(self, X, y, classes=None):
-        """One epoch over ``(X, y)``; the first call needs ``classes``, every label there is."""
-        if not hasattr(self, "classes_"):
-            if classes is None:
-                raise ConfigError(
-                    "the first call to partial_fit needs classes=, the list of every label"
-                )
-            self._encoder = LabelEncoder().fit(column_or_1d(classes))
-            self.classes_ = self._encoder.classes_
-        elif classes is not None and not np.array_equal(unique_labels(classes), self.classes_):
-            raise ConfigError(
-                f"classes={list(classes)} differ from the first partial_fit's {list(self.classes_)}"
-            )
-        return self._fit(X, y, incremental=True)
-
-    def _validate_fit_data(self, X, y, *, reset, incremental):
-        X, y = validate_data(self, X, y, reset=reset, dtype=[np.float64, np.float32])
-        check_classification_targets(y)
-        if incremental or (self.warm_start and not reset):
-            unknown = np.setdiff1d(np.unique(y), self.classes_)
-            if unknown.size:
-                raise ConfigError(
-                    f"y has labels {list(unknown)} that are not in classes_ {list(self.classes_)}"
-                )
-        else:
-            self._encoder = LabelEncoder().fit(y)
-            self.classes_ = self._encoder.classes_
-            if len(self.classes_) < 2:
-                raise ConfigError(
-                    f"a classifier needs at least 2 classes in y, got only one class "
-                    f"({self.classes_[0]!r})"
-                )
-        return X, self._encoder.transform(y).astype(np.int64)
-
-    def _n_outputs(self, T) -> int:
-        return len(self.classes_)
-
-    def _stratify(self, T) -> bool:
-        counts = np.bincount(T)
-        return bool(counts[counts > 0].min() >= 2)
-
-    def _score_network(self, net, X, T) -> float:
-        return float(np.mean(net.predict(X).argmax(axis=1) == T))
-
-    def predict_proba(self, X):
-        """Class probabilities, shape (n_samples, n_classes), columns in ``classes_`` order."""
-        P = self._predict_output(X)
-        if self.network_.activations[-1] != "softmax":
-            P = np.clip(P, 0, None)
-            total = P.sum(axis=1, keepdims=True)
-            P = np.divide(P, total, out=np.full_like(P, 1 / P.shape[1]), where=total > 0)
-        return P
-
-    def predict_log_proba(self, X):
-        """ln of :meth:`predict_proba`."""
-        with np.errstate(divide="ignore"):
-            return np.log(self.predict_proba(X))
-
-    def predict(self, X):
-        """The most probable class of each row of ``X``, shape (n_samples,)."""
-        indices = self._predict_output(X).argmax(axis=1)
-        return self.classes_[indices]
-
-
-class BackpropRegressor(RegressorMixin, _BackpropEstimator):
-    __doc__ = (
-        """A regressor: a network with identity output and quadratic cost by default.
-
-    ``y`` may have one column or several (multi-output); ``predict`` returns
-    the same shape.
-    """
-        + _BackpropEstimator.__doc__.split("\n", 2)[2]
-        + """
-    Attributes
-    ----------
-    n_features_in_ : int
-    feature_names_in_ : ndarray of str, only when ``X`` had column names
-    network_ : backprop.Network
-        The trained network, ``[n_features, *hidden_layer_sizes, n_outputs]``.
-    loss_curve_ : list of float
-        The training cost after each epoch.
-    validation_scores_ : list of float
-        Validation R² after each epoch (``early_stopping`` only).
-    best_validation_score_ : float or None
-    best_loss_ : float
-    n_iter_ : int
-        Epochs run.
-    history_ : backprop.History
-        The last call's full per-epoch record.
-    """
-    )
-
-    def _validate_fit_data(self, X, y, *, reset, incremental):
-        X, y = validate_data(
-            self,
-            X,
-            y,
-            reset=reset,
-            multi_output=True,
-            y_numeric=True,
-            dtype=[np.float64, np.float32],
-        )
-        if reset:
-            self._y_1d = y.ndim == 1
-        T = y.reshape(-1, 1) if y.ndim == 1 else y
-        return X, T.astype(np.dtype(self.dtype), copy=False)
-
-    def _n_outputs(self, T) -> int:
-        return T.shape[1]
-
-    def _score_network(self, net, X, T) -> float:
-        return float(r2_score(T, net.predict(X)))
-
-    def predict(self, X):
-        """The network's output for each row of ``X``: (n_samples,) or (n_samples, n_outputs)."""
-        Y = self._predict_output(X)
-        return Y.ravel() if self._y_1d else Y
-
-    def __sklearn_tags__(self):
-        tags = super().__sklearn_tags__()
-        tags.target_tags.multi_output = True
-        tags.target_tags.single_output = True
-        return tags
-
-
-def _real(name: str, value: object) -> float:
-    """``value`` if it is a real number (scikit-learn parameters are never strings or bools)."""
-    if isinstance(value, bool) or not isinstance(value, numbers.Real):
-        raise ConfigError(f"{name} must be a finite number, got {value!r}")
-    return float(value)
-
-
-def _non_negative(name: str, value: object) -> float:
-    """A finite number ≥ 0 (an L2 weight, a tolerance)."""
-    return validation.number_in_range(
-        name, _real(name, value), 0.0, math.inf, "a finite number ≥ 0"
-    )
-
-
-def _open_fraction(name: str, value: object) -> float:
-    """A fraction strictly between 0 and 1 (a held-out share that leaves data on both sides)."""
-    fraction = validation.fraction(name, _real(name, value))
-    if fraction == 0:
-        raise ConfigError(f"{name} must lie in (0, 1), got {value!r}")
-    return fraction
