@@ -90,6 +90,9 @@ class DataParallelStep:
         self.kernels = _has_kernels(net)
         self._tapes: dict[int, _ShardTape] = {}
         self._last: tuple[Array, Array, Array] | None = None
+        # running training metrics: this rank's z^L columns of the epoch and their rows
+        self._n_train = n_train
+        self._running: _RunningShards | None = None
 
     @property
     def params(self) -> list[Array]:
@@ -103,6 +106,8 @@ class DataParallelStep:
         start, stop = shard_bounds(m, self.size, self.rank)
         if stop > start:
             self._shard_sums(X, T, idx[start:stop], masks, start, stop)
+            if self._running is not None and self._last is not None:
+                self._running.record(self._last[0], idx[start:stop], T)
         else:
             self.packed.flat[: self._n_grads] = 0
         control = self.packed.control
@@ -112,6 +117,8 @@ class DataParallelStep:
         self.stop.receive(control[STOP : STOP + 1])
         if control[LEAVING]:
             raise _left_early()
+        if self._running is not None:
+            self._running.examples += m
         grads = self.packed.flat[: self._n_grads]
         np.divide(grads, m, out=grads)  # (1/m) Σ_x: the batch means, as on one process
         self.local.apply(self.grads, lr)
@@ -128,6 +135,23 @@ class DataParallelStep:
         self.packed.allreduce(self.comm)
         if self.packed.control[LEAVING] != self.size:
             raise _left_early()
+
+    # -- the running training metrics (train(..., train_metrics="running")) -----------
+
+    def reset_running(self, labels: Array | None = None, kind: str | None = None) -> None:
+        """Start the epoch's running sums (``backprop.training.running`` asks for them)."""
+        self._running = _RunningShards(self.net, self._n_train, labels, kind)
+
+    @property
+    def running(self) -> Array | None:
+        """[Σ C_x, Σ hits, examples, NaN] of the epoch's forward passes, over all ranks.
+
+        A collective: read once per epoch, on every rank alike (``RunningMetrics.result``
+        at the epoch's end does); None before :meth:`reset_running`.
+        """
+        if self._running is None:
+            return None
+        return self._running.reduce(self.comm)
 
     def last_cost(self) -> float:
         """C₀ of this rank's shard of the last mini-batch, weights before the update."""
@@ -176,6 +200,43 @@ class DataParallelStep:
             np.multiply(grads.W[l], k, out=self.grads[2 * l - 2])
             np.multiply(grads.b[l], k, out=self.grads[2 * l - 1])
         self._last = (trace.z[net.L], trace.a[net.L], Tb.T)
+
+
+class _RunningShards:
+    """This rank's z^L columns of one epoch (its shards, in order) and the rows they are."""
+
+    def __init__(self, net: Network, n: int, labels: Array | None, kind: str | None):
+        self.net, self.labels, self.kind = net, labels, kind
+        self.Z = np.empty((net.sizes[-1], n), dtype=net.dtype)
+        self.rows = np.empty(n, dtype=np.intp)
+        self.filled = self.examples = 0
+        self.T: Array | None = None
+
+    def record(self, z: Array, rows: Array, T: Array) -> None:
+        k, f = len(rows), self.filled
+        if f + k <= self.rows.size:
+            self.Z[:, f : f + k] = z
+            self.rows[f : f + k] = rows
+        self.filled, self.T = f + k, T
+
+    def reduce(self, comm: Any) -> Array:
+        """[Σ C_x, Σ hits, examples, NaN], the sums of every rank's columns."""
+        from .collectives import reduce_sums
+
+        net, L, f = self.net, self.net.L, min(self.filled, self.rows.size)
+        cost = hits = 0.0
+        if f and self.T is not None:
+            z, rows = self.Z[:, :f], self.rows[:f]
+            with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+                a = net.act[L].f(z)
+                t = self.T[rows].T
+                cost = float(net.cost_fn.value(z, a, t, net.act[L]).sum(dtype=np.float64))
+            if self.labels is not None and self.kind == "argmax":
+                hits = float(np.count_nonzero(a.argmax(axis=0) == self.labels[rows]))
+            elif self.labels is not None and self.kind == "threshold":
+                hits = float(np.count_nonzero((a[0] > 0.5) == (self.labels[rows] == 1)))
+        total_cost, total_hits = reduce_sums(comm, [cost, hits])
+        return np.array([total_cost, total_hits, self.examples, np.nan])
 
 
 def _left_early() -> ConfigError:

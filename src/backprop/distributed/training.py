@@ -20,6 +20,7 @@ What differs from one process, and only that:
 
 from __future__ import annotations
 
+import inspect
 import json
 import math
 from collections.abc import Sequence
@@ -126,7 +127,10 @@ def train_distributed(
     if rank != 0:  # files are rank 0's to write
         hooks = [cb for cb in hooks if not isinstance(cb, (Checkpoint, RotatingCheckpoint))]
     hooks = [AgreedStop(step, head=True), *hooks, AgreedStop(step, head=False)]
-    loop = _loop.Loop(state, train_set, val_set, test_set, hooks, shuffle, s.patience)
+    extra = {}
+    if "train_metrics" in inspect.signature(_loop.Loop).parameters:
+        extra["train_metrics"] = settings.get("train_metrics", "running")
+    loop = _loop.Loop(state, train_set, val_set, test_set, hooks, shuffle, s.patience, **extra)
     loop.evaluate = ShardedEvaluation(comm, evaluate_dataset)
     step.stop.install()
     try:
@@ -152,6 +156,10 @@ def _checked(net: Network, kw: dict[str, Any]) -> tuple[Any, optim.Optimizer, sc
         kw.get("patience"),
     )
     _setup.check_combinations(net, s, kw.get("validation_data"))
+    if "train_metrics" in kw:
+        from ..training.running import check_train_metrics
+
+        check_train_metrics(kw["train_metrics"])
     opt = optim.get(
         kw.get("optimizer", "sgd"),
         s.lr,
