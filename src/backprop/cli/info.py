@@ -81,7 +81,19 @@ def layer_rows(net) -> list[tuple]:
 
 
 def metadata_rows(meta: dict) -> list[tuple[str, str]]:
-    """The training metadata as (label, text) rows; absent entries are skipped."""
+    """The training metadata as (label, text) rows; absent entries are skipped.
+
+    Metadata saved through the public API can hold anything JSON can (``{"data": "iris
+    v2"}``, ``{"metrics": {"test_accuracy": "97%"}}``): what is not in the shape
+    ``backprop train`` writes is listed as it is, key by key, never a traceback.
+    """
+    try:
+        return _training_rows(meta)
+    except (AttributeError, TypeError, ValueError, KeyError, IndexError):
+        return [(str(key), _short(meta[key])) for key in sorted(meta, key=str)]
+
+
+def _training_rows(meta: dict) -> list[tuple[str, str]]:
     rows = []
     training = meta.get("training") or {}
     if training:

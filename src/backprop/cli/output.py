@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import math
+import os
 import sys
 from collections.abc import Iterable, Sequence
 from pathlib import Path
@@ -100,6 +101,11 @@ def check_out_path(path: str | Path | None, example: str = "model.safetensors") 
     if path is None:
         return
     p = Path(path)
+    if str(path).endswith(("/", os.sep)) and not p.is_dir():
+        raise ConfigError(
+            f"--out {path} names a folder, which does not exist; create it first, or give a "
+            f"file name such as {p / example}"
+        )
     if p.is_dir():
         raise ConfigError(f"--out {path} is a directory; give a file name such as {p / example}")
     if not p.parent.is_dir():
