@@ -13,7 +13,7 @@ from collections.abc import Callable
 from typing import Any
 
 from .. import validation
-from ..errors import ConfigError
+from ..errors import ConfigError, DataError
 from . import arguments, datasets
 
 __all__ = [
@@ -124,6 +124,9 @@ def check_config(config: dict) -> None:
         )
     validation.choice("optimizer", c["optimizer"], OPTIMIZERS)
     costs.get(c["cost"]).check(activations.get(c["output"]))
+    seed = c.get("seed")
+    if seed is not None and (not isinstance(seed, int) or isinstance(seed, bool) or seed < 0):
+        raise ConfigError(f"--seed must be a whole number ≥ 0, such as 0 or 42; got {seed}")
     activations.get(c["activation"])
     init.get(c["init"])
     validation.dtype(c["dtype"])
@@ -163,6 +166,7 @@ def check_data(config: dict, dataset, given=()) -> None:
         config["output"], config["cost"] = "identity", "quadratic"
     if config["patience"] is not None and not datasets.has_rows(dataset.X_val):
         raise ConfigError(
+    _check_classes(config, dataset)
             "--patience needs validation data; add --validation-fraction 0.1 (or use a "
             "dataset with its own validation split, such as mnist)"
         )
@@ -170,11 +174,64 @@ def check_data(config: dict, dataset, given=()) -> None:
 
 def build_network(config: dict, dataset):
     """A fresh network whose input and output layers fit ``dataset``."""
+#: most classes a label column may have (a column of ids or prices is not a label)
+MAX_CLASSES = 10_000
+
+
+def _check_classes(config: dict, dataset) -> None:
+    """A classifier needs ≥ 2 classes, at most MAX_CLASSES, and one-hot targets that fit."""
+    from .._files import format_bytes, size_limit
+
+    k, m = dataset.n_classes, int(dataset.X_train.shape[0])
+    if k is None:
+        return
+    where = f"{config['data']}: the label column"
+    rows = m + len(dataset.X_val) + len(dataset.X_test)
+    if k < 2:
+        raise DataError(
+            f"{where} holds a single class in {rows} row{'s' if rows != 1 else ''}; a classifier "
+            "needs examples of at least 2 classes (is --label-column the right column?)"
+        )
+    one_hot = m * k * 8
+    cap = size_limit(GIB_4)[0]
+    if k > MAX_CLASSES or one_hot > cap // 2:
+        raise DataError(
+            f"{where} has {k:,} distinct values, more than a classifier can use (the limit is "
+            f"{MAX_CLASSES:,} classes; its one-hot targets would take {format_bytes(one_hot)}); "
+            "is --label-column the right column? For numeric targets use --output identity "
+            "--cost quadratic on non-integer values"
+        )
+
+
+GIB_4 = 4 << 30
+#: arrays of the parameters' size that training holds: weights, gradients, last good copy
+_PARAM_COPIES = 3
+_OPTIMIZER_COPIES = {"sgd": 0, "momentum": 1, "nesterov": 1, "adam": 2}
+
+
+def check_memory(config: dict, sizes: list[int]) -> None:
+    """Refuse, before allocating, a network whose training would not fit in memory."""
+    from .._files import format_bytes, size_limit
+
+    n_params = sum(sizes[l] * sizes[l - 1] + sizes[l] for l in range(1, len(sizes)))
+    itemsize = 8 if config["dtype"] == "float64" else 4
+    copies = _PARAM_COPIES + _OPTIMIZER_COPIES.get(config["optimizer"], 2)
+    need = n_params * itemsize * copies + 4 * config["batch_size"] * sum(sizes) * itemsize
+    cap, phrase = size_limit(1 << 50)
+    if need > cap:
+        raise ConfigError(
+            f"--layers {','.join(map(str, sizes))}: {n_params:,} parameters; training them "
+            f"({config['dtype']}, {config['optimizer']}) needs about {format_bytes(need)}, more "
+            f"than {phrase}; use smaller layers"
+        )
+
+
     from ..network import Network
 
     sizes = arguments.resolve_sizes(config["layers"], dataset.n_features, dataset.n_outputs)
     if dataset.n_classes is None and sizes[-1] == 1 and config["output"] == "softmax":
         raise ConfigError(
+    check_memory(config, sizes)
             f"{config['data']}: the labels are not integers, so they are read as one regression "
             "target, which a softmax output cannot fit; give integer class labels, or add "
             "--output identity --cost quadratic for regression"
