@@ -224,6 +224,7 @@ def run(args) -> int:
 
 
 def _run(args, session: Session, preset: Any, checkpoint: Any) -> int:
+    start_cost = _start_cost(session)
     try:
         history = fit(session)
     except KeyboardInterrupt:
@@ -234,6 +235,13 @@ def _run(args, session: Session, preset: Any, checkpoint: Any) -> int:
         return _interrupted_in_evaluation(args, session, preset)
     if checkpoint is not None:
         checkpoint.prune()  # the resume worked: a run killed mid-rotation left one too many
+    blown = _blown_up(history, start_cost)
+    if blown and not session.interrupt.cut_short:
+        kept = "; model not saved" if args.out else ""
+        if args.out and Path(args.out).exists():
+            kept += f" ({args.out} was left as it was)"
+        print(f"backprop: error: {blown}{kept}", file=sys.stderr)
+        return 1
     if session.interrupt.cut_short:
         epoch, batch = session.interrupt.where or (0, 0)
         if checkpoint is not None and checkpoint.last is not None:
@@ -304,7 +312,8 @@ def finish(args, session: Session, preset: Any, history: Any) -> int:
         saved = f"; the last good weights were saved to {saved_to}" if saved_to else ""
         if saved_to and str(saved_to) != str(args.out):
             saved += f" ({args.out} was left as it was)"
-        print(f"backprop: error: {history.diverged}{saved}", file=sys.stderr)
+        message = _divergence_cause(history.diverged, session)
+        print(f"backprop: error: {message}{saved}", file=sys.stderr)
         return 1
     if late_interrupt:
         print(
@@ -315,6 +324,60 @@ def finish(args, session: Session, preset: Any, history: Any) -> int:
         )
         return exit_code(session.interrupt.signum)
     return 0
+
+
+#: a training cost this many times the untrained network's is divergence, not learning
+BLOWN_UP = 1000.0
+
+
+def _start_cost(session: Session) -> float | None:
+    """The cost of the network before training, on up to 2,000 training rows."""
+    from ..training import evaluate
+
+    ds = session.dataset
+    rows = min(len(ds.X_train), 2000)
+    if rows == 0:
+        return None
+    with np.errstate(all="ignore"):
+        cost = evaluate(session.net, ds.X_train[:rows], ds.y_train[:rows])[0]
+    return float(cost) if np.isfinite(cost) and cost > 0 else None
+
+
+def _blown_up(history: Any, start: float | None) -> str | None:
+    """The message when the cost grew by orders of magnitude (Adam at --lr 1e10 reaches a
+    finite 5e9 and 10 % accuracy): as much a divergence as a NaN."""
+    costs = [c for c in history.train_cost if c is not None]
+    if history.diverged or start is None or not costs or min(costs) <= BLOWN_UP * start:
+        return None
+    lr = history.lr[-1] if getattr(history, "lr", None) else None
+    at = f" with learning rate {lr:g}" if lr else ""
+    return (
+        f"training diverged: the cost grew from {start:.4g} before training to "
+        f"{costs[-1]:.4g} ({costs[-1] / start:.2g} times){at}. Try a lower learning rate"
+        + (f", e.g. lr={lr / 1000:g}" if lr else "")
+    )
+
+
+def _divergence_cause(message: str, session: Session) -> str:
+    """The library blames the learning rate; name the L2 penalty or the inputs instead when
+    they, not the step size, overflow."""
+    c, ds = session.config, session.dataset
+    with np.errstate(all="ignore"):
+        largest = float(np.abs(ds.X_train).max()) if ds.X_train.size else 0.0
+    advice = message.rfind(". Try a lower learning rate")
+    if advice < 0:
+        return message
+    if c.get("l2") and c["l2"] * max(c["lr"], 1e-300) >= 1:
+        return (
+            message[:advice] + f". The L2 penalty --l2 {c['l2']:g} is too large for it (λ·lr ≥ 1 "
+            "makes the weight decay overshoot); use a much smaller --l2, such as 0.0001"
+        )
+    if not np.isfinite(largest) or largest > 1e6:
+        return (
+            message[:advice] + f". The inputs are too large (largest |x| = {largest:.3g}): scale "
+            "them, for example to [0, 1] or to mean 0 and standard deviation 1"
+        )
+    return message
 
 
 def _save_path(out: str | None, history: Any) -> Path | None:
