@@ -187,7 +187,7 @@ class Network:
         self.cost_fn = costs.get(cost)
         self.cost_fn.check(self.act[self.L])
         self.init = init if isinstance(init, str) else getattr(init, "__name__", "custom")
-        rng = rng if rng is not None else np.random.default_rng(seed)
+        rng = rng if rng is not None else validation.generator(seed)
         draw = inits.get(init)
         W: list[Array] = []
         b: list[Array] = []

@@ -20,6 +20,7 @@ __all__ = [
     "DTYPES",
     "dtype",
     "fraction",
+    "generator",
     "non_negative_int",
     "number_in_range",
     "one_of",
@@ -84,6 +85,17 @@ def choice(kind: str, value: Any, valid: Iterable[str]) -> str:
     if isinstance(value, str) and value in valid:
         return value
     raise one_of(kind, value, valid)
+
+
+def generator(seed: Any) -> np.random.Generator:
+    """``np.random.default_rng(seed)``; a seed NumPy refuses (``-1``, ``"a"``, ``1.5``) is a
+    ConfigError, not NumPy's bare ValueError or TypeError."""
+    try:
+        return np.random.default_rng(seed)
+    except (TypeError, ValueError):
+        raise ConfigError(
+            f"seed must be a whole number ≥ 0 (or None for a random one), got {seed!r}"
+        ) from None
 
 
 def _is_int(value: Any, integral_floats: bool) -> bool:

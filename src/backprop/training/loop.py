@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 
 from .. import optimizers as optim
-from .. import schedules
+from .. import schedules, validation
 from ..backends import all_finite, copy, first_value  # arrays of any library
 from ..errors import ConfigError
 from ..network import Network
@@ -149,7 +149,7 @@ def train(
     check_combinations(net, s, validation_data)
     opt = optim.get(optimizer, s.lr, momentum=momentum, beta1=beta1, beta2=beta2, eps=eps)
     sched = schedules.get(schedule)
-    rng = rng if rng is not None else np.random.default_rng(seed)
+    rng = rng if rng is not None else validation.generator(seed)
     resumed = load_resume(resume)
     val_index = None
     if s.validation_fraction:
