@@ -245,6 +245,26 @@ def from_torch(module, *, cost: str | None = None) -> Network:
     )
     if not isinstance(module, nn.Sequential):
         raise ConfigError(f"from_torch accepts {supported}; got {type(module).__name__}")
+    linears, names = _torch_layers(module, nn, supported)
+    sizes = _chained_sizes(linears)
+    dtypes = {lin.weight.dtype for lin in linears}
+    dtype = str(dtypes.pop()).removeprefix("torch.") if len(dtypes) == 1 else str(dtypes)
+    if dtype not in ("float32", "float64"):
+        raise ConfigError(f"the Linear weights must all be float32 or all float64, got {dtype}")
+    if cost is None:  # a coupled (softmax) output is a distribution: its cost is cross-entropy
+        coupled = not activations.get(names[-1]).elementwise
+        cost = (costs.CrossEntropy if coupled else costs.Quadratic).name
+    net = Network(sizes, activation=names[:-1], output=names[-1], cost=cost, dtype=dtype, seed=0)
+    for l, lin in enumerate(linears, start=1):
+        net.W[l] = lin.weight.detach().cpu().numpy().copy(order="C")
+        b = lin.bias.detach().cpu().numpy() if lin.bias is not None else np.zeros(sizes[l], dtype)
+        net.b[l] = b.reshape(-1, 1).copy(order="C")
+    net.metadata = {"source": "torch"}
+    return net
+
+
+def _torch_layers(module, nn, supported: str) -> tuple[list, list[str]]:
+    """The Linear modules of a (flattened) Sequential and σ_l after each (identity if none)."""
 
     def flatten(seq):
         for m in seq:
@@ -271,7 +291,11 @@ def from_torch(module, *, cost: str | None = None) -> Network:
         names[-1] = act.name
     if not linears:
         raise ConfigError(f"from_torch accepts {supported}; this Sequential has no Linear layer")
+    return linears, [n or activations.Identity.name for n in names]  # a bare Linear is affine
 
+
+def _chained_sizes(linears: list) -> list[int]:
+    """[n_0, …, n_L] of Linear layers that chain (each takes what the one before gives)."""
     sizes = [linears[0].in_features]
     for i, lin in enumerate(linears):
         if lin.in_features != sizes[-1]:
@@ -280,21 +304,7 @@ def from_torch(module, *, cost: str | None = None) -> Network:
                 f"gives {sizes[-1]}; the Linear layers must chain"
             )
         sizes.append(lin.out_features)
-    dtypes = {lin.weight.dtype for lin in linears}
-    dtype = str(dtypes.pop()).removeprefix("torch.") if len(dtypes) == 1 else str(dtypes)
-    if dtype not in ("float32", "float64"):
-        raise ConfigError(f"the Linear weights must all be float32 or all float64, got {dtype}")
-    names = [n or activations.Identity.name for n in names]  # a bare Linear is affine
-    if cost is None:  # a coupled (softmax) output is a distribution: its cost is cross-entropy
-        coupled = not activations.get(names[-1]).elementwise
-        cost = (costs.CrossEntropy if coupled else costs.Quadratic).name
-    net = Network(sizes, activation=names[:-1], output=names[-1], cost=cost, dtype=dtype, seed=0)
-    for l, lin in enumerate(linears, start=1):
-        net.W[l] = lin.weight.detach().cpu().numpy().copy(order="C")
-        b = lin.bias.detach().cpu().numpy() if lin.bias is not None else np.zeros(sizes[l], dtype)
-        net.b[l] = b.reshape(-1, 1).copy(order="C")
-    net.metadata = {"source": "torch"}
-    return net
+    return sizes
 
 
 def load_torch_state_dict(net: Network, state: Mapping) -> Network:

@@ -17,7 +17,7 @@ import numpy as np
 from .. import validation
 from ..errors import ConfigError, DataError
 from ..gradcheck import relative_error
-from ..network import Layers, Network
+from ..network import Gradients, Layers, Network
 from .model import Explanation
 from .records import Check
 
@@ -77,10 +77,7 @@ def explain(
     for l in range(1, L + 1):
         check_W[l] = _fd_check(net64, net64.W[l], grads.W[l], X, t, h, tol, fd_entries, rng)
         check_b[l] = _fd_check(net64, net64.b[l], grads.b[l], X, t, h, tol, fd_entries, rng)
-    after = net64.copy()
-    for l in range(1, L + 1):
-        after.W[l] = net64.W[l] - lr * grads.W[l]  # W^l ← W^l − α ∂C/∂W^l
-        after.b[l] = net64.b[l] - lr * grads.b[l]  # b^l ← b^l − α ∂C/∂b^l
+    after = _descend(net64, grads, lr)
     sq_norm = sum(float((grads.W[l] ** 2).sum() + (grads.b[l] ** 2).sum()) for l in range(1, L + 1))
     labels = _classes(t.T)
     return Explanation(
@@ -119,6 +116,15 @@ def _classes(t: np.ndarray) -> list[int] | None:
     if t.shape[0] < 2 or not (np.isin(t, (0.0, 1.0)).all() and (t.sum(axis=0) == 1).all()):
         return None
     return [int(k) for k in np.argmax(t, axis=0)]
+
+
+def _descend(net: Network, grads: Gradients, lr: float) -> Network:
+    """A copy of ``net`` after one gradient-descent step."""
+    after = net.copy()
+    for l in range(1, net.L + 1):
+        after.W[l] = net.W[l] - lr * grads.W[l]  # W^l ← W^l − α ∂C/∂W^l
+        after.b[l] = net.b[l] - lr * grads.b[l]  # b^l ← b^l − α ∂C/∂b^l
+    return after
 
 
 def source_example(
