@@ -222,7 +222,8 @@ def check_overwrite(
     flag: str = "--out",
     error: type[Exception] = ConfigError,
 ) -> None:
-    """Refuse to replace an existing file that ``accept`` does not recognise, unless ``force``.
+    """Refuse to replace an existing file that ``accept`` does not recognise, unless ``force``,
+    and (even with ``force``) anything that is not a regular file: a device, FIFO, socket.
 
     Parameters
     ----------
@@ -235,16 +236,21 @@ def check_overwrite(
     kind : str
         What ``accept`` recognises, for the message ("a backprop model").
     """
-    if out is None or force:
+    if out is None:
         return
     p = Path(out)
     try:
         info = p.stat()
     except (OSError, ValueError):
         return
-    if not stat.S_ISREG(info.st_mode):
-        return  # the writer refuses special files with its own message
-    if not accept(p):
+    if stat.S_ISDIR(info.st_mode):
+        return  # the command's own check says "is a directory; give a file name"
+    if not stat.S_ISREG(info.st_mode):  # never replaced, not even with --force
+        raise error(
+            f"{flag} {os.fspath(out)!r} is {describe_kind(info.st_mode)}, not a regular file, "
+            "and is never replaced; give a file name"
+        )
+    if not force and not accept(p):
         raise error(
             f"{flag} {os.fspath(out)!r} exists and is not {kind}; add --force to replace it, "
             "or choose another file name"

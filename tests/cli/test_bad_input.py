@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import gzip
 import json
+import os
 import struct
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -22,7 +23,15 @@ import pytest
 
 import backprop as bp
 from backprop import data, io
-from backprop.cli import main
+from backprop._files import (
+    check_not_an_input,
+    check_overwrite,
+    check_writable,
+    is_backprop_model,
+    is_predictions_file,
+)
+from backprop.cli import main, output
+from backprop.cli.evaluate import _model_settings
 from backprop.errors import (
     BackpropError,
     ConfigError,
@@ -107,6 +116,71 @@ def _snapshot(root: Path) -> dict:
         for p in sorted(root.rglob("*"))
         if p.is_file()
     }
+
+
+# -- issue 17: outputs that would destroy an input, special files, limits, odd metadata ---------
+
+
+def _fifo(name: str):
+    def setup(w: Path) -> None:
+        os.mkfifo(w / name)
+
+    return setup
+
+
+def _link(name: str, target: str):
+    def setup(w: Path) -> None:
+        (w / name).symlink_to(target)
+
+    return setup
+
+
+def _gzip_bomb() -> bytes:
+    """An MNIST labels file whose header declares 3 GiB, and holds them: 3 MB of gzip members."""
+    one = gzip.compress(bytes(16 << 20), compresslevel=9)
+    return gzip.compress(struct.pack(">BBBBI", 0, 0, 8, 1, 3 << 30)) + one * 192
+
+
+def _model_with_metadata(name: str, metadata: dict):
+    def setup(w: Path) -> None:
+        meta = {k: v.format(w=w) if isinstance(v, str) else v for k, v in metadata.items()}
+        io.save(bp.Network([N_FEATURES, 8, N_CLASSES], seed=0), w / name, metadata=meta)
+
+    return setup
+
+
+def _config(data: str) -> dict:
+    return {"data": data, "patience": None, "output": "softmax", "cost": "cross-entropy"}
+
+
+def _check_data(name: str):
+    from backprop.cli import train_config
+
+    return lambda w: train_config.check_data(_config(name), data.load(str(w / name)))
+
+
+def _check_memory(sizes):
+    from backprop.cli import train_config
+
+    config = {"dtype": "float32", "optimizer": "adam", "batch_size": 32}
+    return lambda w: train_config.check_memory(config, sizes)
+
+
+def _predictions(model: str, npz: str):
+    from backprop.cli.predict import predictions_csv
+
+    return lambda w: predictions_csv(io.load(w / model), np.load(w / npz)["X"])
+
+
+HUGE_X = np.full((4, N_FEATURES), 3e38, np.float32)
+
+
+def _relu_model_and_huge_inputs(w: Path) -> None:
+    """A ReLU network, whose z overflows to inf on inputs near 3e38 (softmax: NaN)."""
+    net = bp.Network([N_FEATURES, 8, N_CLASSES], activation="relu", output="softmax", seed=0)
+    net = net.astype("float32")
+    io.save(net, w / "relu.safetensors")
+    np.savez(w / "huge.npz", X=HUGE_X)
 
 
 # -- the table -----------------------------------------------------------------------------------
@@ -355,6 +429,71 @@ CASES = [
          ["predict", "{w}/model.safetensors", "{w}/six.npz", "--out", "{w}/existing.csv"],
          lambda w: io.load(w / "model.safetensors").predict(np.ones((4, 6))), DataError,
          ["6", "5"]),
+    # -- issue 17 --------------------------------------------------------------------------
+    Case("train-out-is-the-data",  _nothing,
+         ["train", "--data", "{w}/table.npz", "--epochs", "2", "--out", "{w}/table.npz"],
+         lambda w: check_not_an_input(w / "table.npz", [w / "table.npz"]),
+         ConfigError, ["table.npz", "same file as the input", "another output file"]),
+    Case("predict-out-is-the-input", _nothing,
+         ["predict", "{w}/model.safetensors", "{w}/table.npz", "--out", "{w}/table.npz"],
+         lambda w: check_not_an_input(w / "table.npz", [w / "model.safetensors", w / "table.npz"]),
+         ConfigError, ["same file as the input"]),
+    Case("predict-out-is-the-model", _nothing,
+         ["predict", "{w}/model.safetensors", "{w}/table.npz", "--out", "{w}/model.safetensors"],
+         lambda w: check_not_an_input(w / "model.safetensors", [w / "model.safetensors"]),
+         ConfigError, ["model.safetensors", "same file as the input"]),
+    Case("train-out-is-not-a-model", _nothing,
+         ["train", "--data", "{w}/table.npz", "--epochs", "2", "--out", "{w}/table.csv"],
+         lambda w: check_overwrite(w / "table.csv", force=False, accept=is_backprop_model,
+                                   kind="a backprop model"),
+         ConfigError, ["table.csv", "not a backprop model", "--force"]),
+    Case("predict-out-is-not-predictions", _nothing,
+         ["predict", "{w}/model.safetensors", "{w}/table.npz", "--out", "{w}/table.csv"],
+         lambda w: check_overwrite(w / "table.csv", force=False, accept=is_predictions_file,
+                                   kind="a predictions file"),
+         ConfigError, ["not a predictions file", "--force"]),
+    Case("out-is-a-fifo", _fifo("pipe"),
+         ["train", "--data", "{w}/table.npz", "--epochs", "2", "--force", "--out", "{w}/pipe"],
+         lambda w: check_overwrite(w / "pipe", force=True, accept=is_backprop_model, kind="x"),
+         ConfigError, ["FIFO", "not a regular file", "never replaced"]),
+    Case("out-missing-folder", _nothing, _train("{w}")[:-1] + ["{w}/newmodels/"],
+         lambda w: output.check_out_path(f"{w}/newmodels/"), ConfigError,
+         ["newmodels/", "does not exist", "create it"]),
+    Case("plots-not-writable", _nothing, _train("{w}", "--plots", "/proc/backprop-plots"),
+         lambda w: check_writable(Path("/proc/backprop-plots"), "--plots"), ConfigError,
+         ["--plots", "cannot write in", "writable"]),
+    Case("seed-negative", _nothing, _train("{w}", "--seed", "-1"), _api_train(seed=-1),
+         ConfigError, ["seed", "≥ 0"]),
+    Case("layers-too-large", _nothing, _train("{w}", "--layers", "2000000000"),
+         _check_memory([N_FEATURES, 2000000000, N_CLASSES]), ConfigError,
+         ["parameters", "needs about", "smaller layers"]),
+    Case("layers-50000x50000", _nothing, _train("{w}", "--layers", "50000,50000"),
+         _check_memory([N_FEATURES, 50000, 50000, N_CLASSES]), ConfigError,
+         ["2,500,", "needs about", "GiB"]),
+    Case("csv-one-row", _text("one.csv", "1,2,3,4,5,0\n"), _train("{w}", data="one.csv"),
+         _check_data("one.csv"), DataError, ["single class", "1 row", "--label-column"]),
+    Case("csv-single-class", _text("same.csv", "".join(f"{i},1,2,3,4,7\n" for i in range(30))),
+         _train("{w}", data="same.csv"), _check_data("same.csv"), DataError,
+         ["single class", "30 rows", "at least 2 classes"]),
+    Case("data-is-a-fifo", _fifo("pipe.csv"), _train("{w}", data="pipe.csv"), _load("pipe.csv"),
+         DataFileError, ["pipe.csv", "FIFO", "not a regular file"]),
+    Case("data-is-dev-zero", _link("zero.csv", "/dev/zero"), _train("{w}", data="zero.csv"),
+         _load("zero.csv"), DataFileError, ["zero.csv", "character device"]),
+    Case("idx-gzip-bomb", _mnist("mn", **{LABELS_GZ: _gzip_bomb()}), _train("{w}", data=MN),
+         _load_mnist("mn"), DataFileError, ["2 GiB limit", "bytes compressed"]),
+    Case("model-is-a-fifo", _fifo("pipe.safetensors"), ["info", "{w}/pipe.safetensors"],
+         _load_model("pipe.safetensors"), ModelFileError, ["FIFO", "not a regular file"]),
+    Case("predict-overflowing-inputs", _relu_model_and_huge_inputs,
+         ["predict", "{w}/relu.safetensors", "{w}/huge.npz", "--out", "{w}/existing.csv"],
+         _predictions("relu.safetensors", "huge.npz"), DataError,
+         ["not finite", "3e+38", "scale the inputs"]),
+    Case("evaluate-model-metadata-validation-fraction",
+         _model_with_metadata("odd.safetensors", {"data_spec": "{w}/table.npz",
+                                                  "training": {"validation_fraction": 5}}),
+         ["evaluate", "{w}/odd.safetensors"],
+         lambda w: _model_settings(str(w / "odd.safetensors"),
+                                   io.load(w / "odd.safetensors").metadata),
+         ConfigError, ["odd.safetensors", "its metadata says validation_fraction 5", "damaged"]),
     # -- a failed check ----------------------------------------------------------------------
     Case("gradcheck-fails", _nothing, ["gradcheck", "--h", "0.5", "--tol", "1e-12"],
          lambda w: bp.gradcheck(bp.Network([3, 4, 2], seed=0), np.ones((2, 3)), [[0, 1], [1, 0]],
@@ -412,3 +551,18 @@ def test_the_table_covers_issue_5():
     ]:  # fmt: skip
         assert needed in ids
     assert len(CASES) >= 30
+
+
+def test_the_table_covers_issue_17():
+    """The bad inputs issue 17 names that one command can show (signals, locks, stdout and
+    start-up are in test_fault_injection.py and test_no_traceback.py)."""
+    ids = {c.id for c in CASES}
+    for needed in [
+        "train-out-is-the-data", "predict-out-is-the-input", "predict-out-is-the-model",
+        "train-out-is-not-a-model", "predict-out-is-not-predictions", "out-is-a-fifo",
+        "out-missing-folder", "plots-not-writable", "seed-negative", "layers-too-large",
+        "layers-50000x50000", "csv-one-row", "csv-single-class", "data-is-a-fifo",
+        "data-is-dev-zero", "idx-gzip-bomb", "model-is-a-fifo", "predict-overflowing-inputs",
+        "evaluate-model-metadata-validation-fraction",
+    ]:  # fmt: skip
+        assert needed in ids
