@@ -197,6 +197,11 @@ class FastStep:
             f(*args)
         tape.ran = True
 
+    def last_output(self) -> Array | None:
+        """z^L (n_L, m) of the last mini-batch's forward pass (before its update), or None."""
+        tape = self._tape
+        return tape.z_out if tape is not None and tape.ran else None
+
     def last_cost(self) -> float:
         """C₀ of the last mini-batch, with the weights before its update."""
         tape = self._tape

@@ -116,6 +116,8 @@ class JitStep:
         self.net, self.optimizer, self.rng = net, optimizer, rng
         self._params: list[np.ndarray] = net.params()  # [W^1, b^1, …], updated in place
         self._last_cost = math.nan
+        self._labels: np.ndarray | None = None  # what run_batches scores accuracy against
+        self._kind: str | None = None
         self.dtype = np.dtype(net.dtype)
         self.keep = 1.0 - dropout  # q
         self.decay = l2 / n_train  # λ/n
@@ -159,9 +161,10 @@ class JitStep:
 
     # -- the whole-range method ---------------------------------------------
 
-    def reset_running(self) -> None:
-        """Start new running sums (at the start of an epoch)."""
+    def reset_running(self, labels: np.ndarray | None = None, kind: str | None = None) -> None:
+        """Start new running sums (at an epoch's start); score accuracy against ``labels``."""
         self.running[:3] = 0.0
+        self._labels, self._kind = labels, kind
 
     def run_batches(
         self,
@@ -188,8 +191,10 @@ class JitStep:
         self._check_params()
         self._load(lr)
         n = len(perm)
+        if labels is None:
+            labels, kind = self._labels, self._kind
         lab = labels if labels is not None else np.zeros(len(X), np.intp)
-        kind_code = _KIND_CODES[kind]
+        kind_code = _KIND_CODES[kind if labels is not None else None]
         perm = np.asarray(perm, np.int64)
         done, b = 0, first
         try:

@@ -16,8 +16,13 @@ class History:
 
     Every list has one entry per epoch; values that were not measured (no
     validation or test data, accuracy of a regression) are ``None``. Costs
-    are the data cost C₀ (mean over examples, without the L2 term), measured
-    after the epoch on the whole set with dropout off. ``seconds`` is the time
+    are the data cost C₀ (mean over examples, without the L2 term).
+    ``train_cost``/``train_accuracy`` are by default the running mean over the
+    epoch's mini-batches, each taken from that batch's own forward pass before
+    its update (as Keras reports them; with dropout, of the thinned network);
+    with ``train(..., train_metrics="full")`` they are measured after the epoch
+    on the whole training set with dropout off, as validation and test data
+    always are (see :mod:`backprop.training.running`). ``seconds`` is the time
     spent in the epoch's mini-batches; evaluation time is in
     ``extras["eval_seconds"]``.
     """

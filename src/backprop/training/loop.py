@@ -27,6 +27,7 @@ from .callbacks import Callback, needs_batches
 from .history import History
 from .inputs import Dataset, prepare
 from .metrics import evaluate_dataset
+from .running import RunningMetrics, check_train_metrics
 from .setup import (
     Resume,
     check_combinations,
@@ -68,6 +69,7 @@ def train(
     resume: str | os.PathLike[str] | Resume | None = None,
     engine: str = "auto",
     comm: Any = None,
+    train_metrics: str = "running",
 ) -> History:
     """Train ``net`` in place by mini-batch gradient descent; return the :class:`History`.
 
@@ -126,6 +128,12 @@ def train(
         Train on the ranks of ``comm`` (e.g. ``MPI.COMM_WORLD`` under ``mpiexec -n N``),
         every rank calling ``train`` alike: data parallelism that gives the one-process
         model (:mod:`backprop.distributed`). Default: one process.
+    train_metrics : {"running", "full"}
+        How ``History.train_cost``/``train_accuracy`` are measured: the mean over
+        the epoch's mini-batches of each batch's own forward pass, before its
+        update (``"running"``, as Keras; costs nothing), or a full pass over the
+        training data after the epoch (``"full"``, ~⅓ of an epoch's arithmetic).
+        See :mod:`backprop.training.running`.
 
     Returns
     -------
@@ -146,6 +154,7 @@ def train(
             callbacks=callbacks, shuffle=shuffle, rng=rng, resume=resume, engine=engine,
         )  # fmt: skip
     s = check_settings(net, epochs, batch_size, lr, l2, dropout, validation_fraction, patience)
+    train_metrics = check_train_metrics(train_metrics)
     check_combinations(net, s, validation_data)
     opt = optim.get(optimizer, s.lr, momentum=momentum, beta1=beta1, beta2=beta2, eps=eps)
     sched = schedules.get(schedule)
@@ -176,7 +185,7 @@ def train(
     if resumed is not None:
         restore(state, *resumed)
     hooks = [callbacks] if isinstance(callbacks, Callback) else list(callbacks)
-    Loop(state, train_set, val_set, test_set, hooks, shuffle, s.patience).run()
+    Loop(state, train_set, val_set, test_set, hooks, shuffle, s.patience, train_metrics).run()
     return state.history
 
 
@@ -192,6 +201,7 @@ class Loop:
         callbacks: list[Callback],
         shuffle: bool,
         patience: int | None,
+        train_metrics: str = "full",
     ):
         if state.step is None:
             raise ConfigError("the training state has no step to train with")
@@ -208,6 +218,8 @@ class Loop:
         # a whole epoch in one call where the step can and no callback needs each batch
         runner = getattr(self.step, "run_batches", None)
         self.run_batches = None if any(map(needs_batches, callbacks)) else runner
+        #: the epoch's training metrics from the steps' forward passes (None: a full pass)
+        self.running = RunningMetrics(state.net, train_set) if train_metrics == "running" else None
 
     def _call(self, hook: str) -> None:
         for cb in self.callbacks:
@@ -253,6 +265,8 @@ class Loop:
         n = state.n_train
         state.perm = state.rng.permutation(n) if self.shuffle else np.arange(n)
         state.lr = float(state.schedule.lr(state.epoch, state.lr0))
+        if self.running is not None:
+            self.running.begin_epoch(self.step)
         self._call("on_epoch_begin")
 
     def _batches(self) -> bool:
@@ -272,6 +286,8 @@ class Loop:
             return state.batch == state.n_batches and math.isfinite(first_value(sentinel))
         for k in range(state.batch, state.n_batches):
             step(X, T, perm[k * bs : (k + 1) * bs], state.lr)
+            if self.running is not None:
+                self.running.record(step, k * bs)
             state.batch = k + 1
             if not math.isfinite(first_value(sentinel)):
                 return False
@@ -288,7 +304,10 @@ class Loop:
         """Measure, record and decide; False when training must end."""
         state = self.state
         t0 = time.perf_counter()
-        train_cost, train_acc = self.evaluate(state.net, self.train_set)
+        measured = None if self.running is None else self.running.result(self.step, state.perm)
+        if measured is None:
+            measured = self.evaluate(state.net, self.train_set)
+        train_cost, train_acc = measured
         params = self.step.params
         if not (math.isfinite(train_cost) and all(all_finite(p) for p in params)):
             self._diverged(train_cost, params, last_good)

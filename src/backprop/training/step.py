@@ -232,6 +232,10 @@ class ReadableStep:
         Xb, Tb = self.gather(X, T, idx)
         self.apply(self.gradients(Xb, Tb, self.masks(len(Xb))), lr)
 
+    def last_output(self) -> Array | None:
+        """z^L (n_L, m) of the last mini-batch's forward pass (before its update), or None."""
+        return None if self._last is None else self._last[0]
+
     def last_cost(self) -> float:
         """C₀ of the last mini-batch, with the weights before its update."""
         if self._last is None:

@@ -1,0 +1,105 @@
+"""History's training cost/accuracy: the running mean over the epoch's batches, or a full pass.
+
+The reference is an epoch of plain SGD written out by hand (the loop's
+permutation from the seeded generator, ``Network.cost`` and the predicted
+classes of each batch before its update, ``Network.gradients``), independent
+of the loop and of every engine.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+
+import numpy as np
+import pytest
+
+from backprop import Network, train
+from backprop.errors import ConfigError
+from backprop.training import evaluate
+
+ENGINES = ["readable", "fast"] + (["jit"] if importlib.util.find_spec("numba") else [])
+N, BS, LR = 1100, 32, 0.5  # 35 batches, the last of 12 rows
+
+
+def data(n_out=3, seed=0):
+    rng = np.random.default_rng(seed)
+    X = rng.normal(size=(N, 4))
+    y = (X[:, 0] > 0).astype(int) + (X[:, 1] > 0.5) if n_out > 1 else (X[:, 0] > 0).astype(int)
+    return X, y
+
+
+def by_hand(net, X, y, seed):
+    """One epoch of SGD by hand; (mean C_x, accuracy) of the batches before their updates."""
+    perm = np.random.default_rng(seed).permutation(N)
+    total, hits = 0.0, 0
+    for k in range(0, N, BS):
+        idx = perm[k : k + BS]
+        T = np.eye(net.sizes[-1])[y[idx]] if net.sizes[-1] > 1 else y[idx][:, None].astype(float)
+        total += net.cost(X[idx], T) * len(idx)
+        a = net.predict(X[idx])
+        pred = a.argmax(axis=1) if net.sizes[-1] > 1 else (a[:, 0] > 0.5).astype(int)
+        hits += int((pred == y[idx]).sum())
+        g = net.gradients(X[idx], T)
+        for l in net.W.keys():
+            net.W[l] -= LR * g.W[l]
+            net.b[l] -= LR * g.b[l]
+    return total / N, hits / N
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+@pytest.mark.parametrize("cost", ["quadratic", "cross-entropy"])
+def test_running_mean_is_the_batches_own_forward_passes(engine, cost):
+    X, y = data()
+    out = "softmax" if cost == "cross-entropy" else "sigmoid"
+    net = Network([4, 6, 3], activation="tanh", output=out, cost=cost, seed=2)
+    ref = net.copy()
+    h = train(net, X, y, epochs=1, batch_size=BS, lr=LR, seed=5, engine=engine)
+    cost_ref, acc_ref = by_hand(ref, X, y, seed=5)
+    assert h.train_cost[0] == pytest.approx(cost_ref, rel=1e-12)
+    assert h.train_accuracy[0] == acc_ref
+    for p, q in zip(net.params(), ref.params()):
+        np.testing.assert_allclose(p, q, rtol=1e-11, atol=1e-12)
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_threshold_accuracy_for_one_output(engine):
+    X, y = data(n_out=1)
+    net = Network([4, 5, 1], activation="sigmoid", cost="cross-entropy", seed=3)
+    ref = net.copy()
+    h = train(net, X, y.astype(float), epochs=1, batch_size=BS, lr=LR, seed=1, engine=engine)
+    cost_ref, acc_ref = by_hand(ref, X, y, seed=1)
+    assert h.train_cost[0] == pytest.approx(cost_ref, rel=1e-12)
+    assert h.train_accuracy[0] == acc_ref
+
+
+def test_full_is_a_pass_over_the_training_data_after_the_epoch():
+    X, y = data()
+    net = Network([4, 6, 3], activation="relu", output="softmax", cost="cross-entropy", seed=4)
+    h = train(net, X, y, epochs=2, batch_size=BS, lr=0.1, seed=0, train_metrics="full")
+    assert (h.train_cost[-1], h.train_accuracy[-1]) == evaluate(net, X, y)
+    running = Network([4, 6, 3], activation="relu", output="softmax", cost="cross-entropy", seed=4)
+    h2 = train(running, X, y, epochs=2, batch_size=BS, lr=0.1, seed=0)
+    assert h2.train_cost[-1] != h.train_cost[-1]  # the running mean is another number …
+    for p, q in zip(net.params(), running.params()):
+        assert np.array_equal(p, q)  # … of the same training
+
+
+def test_engines_agree_and_validation_stays_a_full_pass():
+    X, y = data()
+    results = []
+    for engine in ENGINES:
+        net = Network([4, 6, 3], activation="sigmoid", output="softmax", cost="cross-entropy",
+                      seed=9)  # fmt: skip
+        h = train(net, X, y, epochs=2, batch_size=BS, lr=0.3, seed=3, dropout=0.2,
+                  validation_data=(X[:200], y[:200]), engine=engine)  # fmt: skip
+        assert (h.val_cost[-1], h.val_accuracy[-1]) == evaluate(net, X[:200], y[:200])
+        results.append((h.train_cost, h.train_accuracy))
+    for cost, acc in results[1:]:
+        np.testing.assert_allclose(cost, results[0][0], rtol=1e-12)
+        assert acc == results[0][1]
+
+
+def test_an_unknown_setting_is_refused():
+    X, y = data()
+    with pytest.raises(ConfigError, match="train_metrics must be 'running'"):
+        train(Network([4, 3]), X, y, epochs=1, batch_size=BS, lr=0.1, train_metrics="keras")
