@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..errors import DataError
-from . import arguments, datasets, output
+from . import arguments, datasets, output, train_tables
 
 DESCRIPTION = """\
 Evaluate a saved model on a dataset's test split (or --split val/train): accuracy,
@@ -51,11 +51,30 @@ def register(subparsers) -> None:
 
 def run(args) -> int:
     from .. import io
-    from ..errors import ConfigError
-    from ..training import evaluate
-    from ..training.metrics import confusion_matrix, predicted_classes
 
     net = io.load(args.model)
+    dataset, spec = load_split(args, net)
+    X = getattr(dataset, f"X_{args.split}")
+    y = getattr(dataset, f"y_{args.split}")
+    check_fits(net, dataset, str(args.model), spec)
+    if not datasets.has_rows(X):
+        raise DataError(
+            f"{spec} has no {SPLITS[args.split]} examples; choose another --split"
+            + (" or train with --validation-fraction" if args.split == "val" else "")
+        )
+    train_tables.warn_if_far(net.metadata or {}, X, spec)
+    result = measure(args, net, dataset, X, y)
+    if args.json:
+        output.emit_json(result)
+    else:
+        print_result(args, result, dataset, len(X))
+    return 0
+
+
+def load_split(args, net) -> tuple:
+    """The dataset ``--data`` names (default: the model's), split as the model was trained."""
+    from ..errors import ConfigError
+
     meta = net.metadata or {}
     training = _model_settings(args.model, meta)
     spec = args.data or meta.get("data_spec") or training.get("data")
@@ -85,54 +104,7 @@ def run(args) -> int:
         download=args.download,
         base_url=args.data_url,
     )
-    X = getattr(dataset, f"X_{args.split}")
-    y = getattr(dataset, f"y_{args.split}")
-    check_fits(net, dataset, str(args.model), spec)
-    if not datasets.has_rows(X):
-        raise DataError(
-            f"{spec} has no {SPLITS[args.split]} examples; choose another --split"
-            + (" or train with --validation-fraction" if args.split == "val" else "")
-        )
-
-    cost, accuracy = evaluate(net, X, y)
-    result = {
-        "command": "evaluate",
-        "model": str(args.model),
-        "data": dataset.summary(),
-        "split": args.split,
-        "n_examples": int(len(X)),
-        "cost": cost,
-        "accuracy": None,
-        "confusion_matrix": None,
-        "same_data_as_training": None,
-    }
-    data = meta.get("data")
-    fingerprint = data.get("fingerprint") if isinstance(data, dict) else None
-    if fingerprint:
-        result["same_data_as_training"] = fingerprint == dataset.fingerprint
-    if dataset.n_classes is not None:
-        predicted = predicted_classes(net.predict(X))  # argmax a^L
-        confusion = confusion_matrix(y, predicted, dataset.n_classes)
-        result["accuracy"] = accuracy
-        result["confusion_matrix"] = confusion.tolist()
-        result["classes"] = _labels(dataset)
-
-    if args.json:
-        output.emit_json(result)
-        return 0
-    d = dataset.summary()
-    print(f"{args.model} on {d['name']}: {SPLITS[args.split]} split, {len(X):,} examples")
-    if result["same_data_as_training"] is False:
-        print("note: this is not the data the model was trained on (different fingerprint)")
-    rows = [("cost", f"{cost:.6f}")]
-    if result["accuracy"] is not None:
-        correct = int(np.trace(confusion))
-        rows.insert(0, ("accuracy", f"{output.percent(accuracy)}  ({correct:,}/{len(X):,})"))
-    output.print_table(rows)
-    if result["confusion_matrix"] is not None:
-        print("\nconfusion matrix (rows: true class, columns: predicted class)")
-        print(format_confusion(confusion, result["classes"]))
-    return 0
+    return train_tables.model_task(meta, dataset), spec
 
 
 def _model_settings(model: str, meta: dict) -> dict:
@@ -163,6 +135,56 @@ def _model_settings(model: str, meta: dict) -> dict:
     if column is not None and (not isinstance(column, (int, str)) or isinstance(column, bool)):
         raise refuse("label_column", column, "a column number or name")
     return training
+
+
+def measure(args, net, dataset, X, y) -> dict:
+    """The command's JSON result: cost, accuracy and confusion matrix from the library."""
+    from ..training import evaluate
+    from ..training.metrics import confusion_matrix, predicted_classes
+
+    cost, accuracy = evaluate(net, X, y)
+    result = {
+        "command": "evaluate",
+        "model": str(args.model),
+        "data": dataset.summary(),
+        "split": args.split,
+        "n_examples": int(len(X)),
+        "cost": cost,
+        "accuracy": None,
+        "confusion_matrix": None,
+        "same_data_as_training": None,
+    }
+    data = (net.metadata or {}).get("data")
+    fingerprint = data.get("fingerprint") if isinstance(data, dict) else None
+    if fingerprint:
+        result["same_data_as_training"] = fingerprint == dataset.fingerprint
+    if dataset.n_classes is not None:
+        predicted = predicted_classes(net.predict(X))  # argmax a^L
+        result["accuracy"] = accuracy
+        result["confusion_matrix"] = confusion_matrix(y, predicted, dataset.n_classes).tolist()
+        result["classes"] = _labels(dataset)
+    result.update(train_tables.regression_scores(net, dataset, X, y))  # rmse, mae, r2
+    return result
+
+
+def print_result(args, result: dict, dataset, n: int) -> None:
+    """The table and the confusion matrix, as ``backprop evaluate`` prints them."""
+    d = dataset.summary()
+    print(f"{args.model} on {d['name']}: {SPLITS[args.split]} split, {n:,} examples")
+    if result["same_data_as_training"] is False:
+        print("note: this is not the data the model was trained on (different fingerprint)")
+    rows = [("cost", f"{result['cost']:.6f}")]
+    if result.get("r2") is not None:
+        rows[:0] = [(key.upper() if key != "r2" else "R²", f"{result[key]:.4g}")
+                    for key in ("rmse", "mae", "r2")]  # fmt: skip
+    if result["accuracy"] is not None:
+        confusion = np.asarray(result["confusion_matrix"])
+        correct = int(np.trace(confusion))
+        rows.insert(0, ("accuracy", f"{output.percent(result['accuracy'])}  ({correct:,}/{n:,})"))
+    output.print_table(rows)
+    if result["confusion_matrix"] is not None:
+        print("\nconfusion matrix (rows: true class, columns: predicted class)")
+        print(format_confusion(np.asarray(result["confusion_matrix"]), result["classes"]))
 
 
 def check_fits(net, dataset, model: str, spec: str) -> None:
