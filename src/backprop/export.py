@@ -63,6 +63,8 @@ def _check_network(net) -> Network:
 # -- ONNX ------------------------------------------------------------------
 
 
+# Longer than 60 lines: half is the docstring; the rest builds one graph in order (nodes,
+# graph, model, properties, check), which reads best as one block.
 def to_onnx(net: Network, path=None, *, opset: int = DEFAULT_OPSET, name: str = "backprop"):
     """Export ``net`` as an ONNX model.
 

@@ -199,6 +199,8 @@ class BackpropEstimator(BaseEstimator):
 
     # -- training ------------------------------------------------------------
 
+    # Longer than 60 lines: fit is one sequence (check, split, build or reuse the network,
+    # train, record the fitted attributes, warn) that scikit-learn readers expect in one place.
     def _fit(self, X, y, *, incremental: bool):
         from ..training import train
 
