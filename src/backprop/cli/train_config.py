@@ -164,16 +164,14 @@ def check_data(config: dict, dataset, given=()) -> None:
     """
     if dataset.n_classes is None and not {"output", "cost"} & set(given):
         config["output"], config["cost"] = "identity", "quadratic"
+    _check_classes(config, dataset)
     if config["patience"] is not None and not datasets.has_rows(dataset.X_val):
         raise ConfigError(
-    _check_classes(config, dataset)
             "--patience needs validation data; add --validation-fraction 0.1 (or use a "
             "dataset with its own validation split, such as mnist)"
         )
 
 
-def build_network(config: dict, dataset):
-    """A fresh network whose input and output layers fit ``dataset``."""
 #: most classes a label column may have (a column of ids or prices is not a label)
 MAX_CLASSES = 10_000
 
@@ -226,12 +224,14 @@ def check_memory(config: dict, sizes: list[int]) -> None:
         )
 
 
+def build_network(config: dict, dataset):
+    """A fresh network whose input and output layers fit ``dataset``."""
     from ..network import Network
 
     sizes = arguments.resolve_sizes(config["layers"], dataset.n_features, dataset.n_outputs)
+    check_memory(config, sizes)
     if dataset.n_classes is None and sizes[-1] == 1 and config["output"] == "softmax":
         raise ConfigError(
-    check_memory(config, sizes)
             f"{config['data']}: the labels are not integers, so they are read as one regression "
             "target, which a softmax output cannot fit; give integer class labels, or add "
             "--output identity --cost quadratic for regression"
