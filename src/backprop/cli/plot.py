@@ -7,8 +7,10 @@ metadata) or the JSON object printed by ``backprop train --json``.
 from __future__ import annotations
 
 import json
+import math
 import sys
 from pathlib import Path
+from typing import Any
 
 from ..errors import BackpropError, ConfigError, DataFileError
 from . import arguments, datasets
@@ -72,7 +74,7 @@ def run(args) -> int:
             f"{args.run_file} holds no training history; plot a model saved by "
             "`backprop train --out` or the output of `backprop train --json`"
         )
-    history = History.from_dict(history_dict)
+    history = _history(args.run_file, history_dict, History)
     dataset = None
     if net is not None and (args.data or data_spec):
         try:
@@ -82,10 +84,51 @@ def run(args) -> int:
                 raise
             print(f"backprop: note: no confusion matrix or weight images: {exc}", file=sys.stderr)
     out.mkdir(exist_ok=True)
-    paths = plots.write_all(out, history, net=net, dataset=dataset, formats=formats)
+    try:
+        paths = plots.write_all(out, history, net=net, dataset=dataset, formats=formats)
+    except (TypeError, ValueError, KeyError, IndexError, OverflowError) as exc:
+        raise DataFileError(
+            f"{args.run_file}: its history cannot be drawn ({type(exc).__name__}: {exc}); "
+            "plot an unedited file from `backprop train`"[:400]
+        ) from None
     for p in paths:
         print(p)
     return 0
+
+
+def _history(path: str, data: object, history_type: type) -> Any:
+    """The History of a run file, after checking it has the shape ``backprop train`` writes:
+    an object of equally long lists of numbers (or null) per series."""
+
+    def bad(what: str) -> DataFileError:
+        return DataFileError(
+            f"{path}: its training history {what}; plot an unedited file from `backprop train`"
+        )
+
+    if not isinstance(data, dict):
+        raise bad("is not a JSON object")
+    epochs = data.get("epoch")
+    if not isinstance(epochs, list) or not epochs:
+        raise bad("has no list of epochs")
+    for key in history_type.SERIES:
+        series = data.get(key, [])
+        if not isinstance(series, list):
+            raise bad(f"entry {key!r} is not a list")
+        if series and len(series) != len(epochs):
+            raise bad(f"entry {key!r} has {len(series)} values for {len(epochs)} epochs")
+        for value in series:
+            if value is not None and (
+                isinstance(value, bool)
+                or not isinstance(value, (int, float))
+                or not math.isfinite(value)
+            ):
+                raise bad(f"entry {key!r} holds {value!r}, not a finite number")
+    if not isinstance(data.get("extras", {}) or {}, dict):
+        raise bad("entry 'extras' is not an object")
+    try:
+        return history_type.from_dict(data)
+    except (TypeError, ValueError, AttributeError) as exc:
+        raise bad(f"cannot be read ({type(exc).__name__})") from None
 
 
 def _read_run(path: str):
@@ -103,10 +146,12 @@ def _read_run(path: str):
             ) from None
         if not isinstance(doc, dict):
             raise DataFileError(f"{path} is not a JSON object from `backprop train --json`")
-        spec = (doc.get("configuration") or {}).get("data")
-        return None, doc.get("history"), spec
+        configuration = doc.get("configuration")
+        spec = configuration.get("data") if isinstance(configuration, dict) else None
+        return None, doc.get("history"), spec if isinstance(spec, str) else None
     from .. import io
 
     net = io.load(path)
     meta = net.metadata or {}
-    return net, meta.get("history"), meta.get("data_spec")
+    spec = meta.get("data_spec")
+    return net, meta.get("history"), spec if isinstance(spec, str) else None
