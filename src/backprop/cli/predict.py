@@ -7,7 +7,7 @@ import sys
 import numpy as np
 
 from ..errors import DataError
-from . import arguments, datasets, output
+from . import arguments, datasets, output, train_tables
 
 DESCRIPTION = """\
 Predict with a saved model. INPUT is a CSV file whose every column is a feature
@@ -56,6 +56,7 @@ def run(args) -> int:
     net = io.load(args.model)
     X = read_features(args.input, n_features=net.sizes[0])
     datasets.reject_nonfinite(args.input, X)
+    train_tables.warn_if_far(net.metadata or {}, X, args.input)
     text = predictions_csv(net, X)
     if args.out:
         output.write_text(args.out, text)

@@ -28,7 +28,7 @@ import numpy as np
 
 from .. import backends, io
 from ..errors import ConfigError
-from . import _checkpoint, arguments, datasets, output, train_config, train_report
+from . import _checkpoint, arguments, datasets, output, train_config, train_report, train_tables
 from .interrupt import StopOnInterrupt, exit_code, hold_interrupts, signal_name
 from .progress import Progress
 
@@ -132,6 +132,7 @@ def register(subparsers) -> None:
     out.add_argument(
         "--plots", metavar="DIR", help="write learning curves and other figures into DIR"
     )
+    train_tables.add_arguments(p.add_argument_group("tables"))
     _checkpoint.add_arguments(p)
     p.add_argument(
         "--device",
@@ -168,6 +169,11 @@ class Session:
     #: keyword arguments added to backprop.train (e.g. state to resume from)
     train_kwargs: dict = field(default_factory=dict)
     seconds: float = 0.0
+    #: the standardisation trained with (folded into the network after training) and
+    #: the dataset as loaded, which the report and the saved model are measured on
+    scaler: Any = None
+    raw_dataset: Any = None
+    header_lines: list = field(default_factory=list)
 
 
 def fit(session: Session):
@@ -227,7 +233,9 @@ def _run(args, session: Session, preset: Any, checkpoint: Any) -> int:
     start_cost = _start_cost(session)
     try:
         history = fit(session)
+        _unscale(session)
     except KeyboardInterrupt:
+        _unscale(session)
         # a second Ctrl-C (or one outside the main thread): when every mini-batch
         # had run, only the epoch's evaluation was lost; the weights are trained
         if not session.interrupt.batches_done:
@@ -265,16 +273,21 @@ def prepare(args) -> tuple[Session, Any]:
         train_report.check_plots_dir(args.plots)
     _check_outputs(args, config)
     gpu = None if getattr(args, "device", "cpu") == "cpu" else backends.cuda(args.device)
-    dataset = train_config.load_data(config, download=args.download, base_url=args.data_url)
-    train_config.check_data(config, dataset, given=train_config.given_settings(args))
+    raw = train_config.load_data(config, download=args.download, base_url=args.data_url)
+    given = train_config.given_settings(args)
+    raw, dataset, scaler, lines = train_tables.prepare_table(config, raw, given)
+    train_config.check_data(config, dataset, given=given)
     net = train_config.build_network(config, dataset)
     if gpu is not None:
         net = net.to(gpu.name, gpu.device)  # --device cuda: the same initial weights, moved
     config["sizes"] = list(net.sizes)
-    session = Session(config=config, dataset=dataset, net=net)
+    session = Session(config=config, dataset=dataset, net=net, scaler=scaler, raw_dataset=raw)
+    session.header_lines = [*raw.notes, *lines]
     if not args.quiet:
         session.callbacks.append(Progress(sys.stderr))
         print(train_report.header(config, dataset, net), file=sys.stderr)
+        for line in session.header_lines:
+            print(f"  {line}", file=sys.stderr)
     if args.plots:
         session.callbacks.append(train_report.gradient_monitor(dataset))
     return session, preset
@@ -294,7 +307,7 @@ def finish(args, session: Session, preset: Any, history: Any) -> int:
     saved_to = _save_path(args.out, history)
     if saved_to:
         with hold_interrupts() as received:  # a Ctrl-C now waits for the model to be written
-            io.save(net, saved_to, metadata=train_report.model_metadata(result, history, dataset))
+            io.save(net, saved_to, metadata=_metadata(session, result, history))
         result["out"] = str(saved_to)
         if received:
             late_interrupt = True
@@ -324,6 +337,21 @@ def finish(args, session: Session, preset: Any, history: Any) -> int:
         )
         return exit_code(session.interrupt.signum)
     return 0
+
+
+def _metadata(session: Session, result: dict, history: Any) -> dict:
+    """The model file's metadata: the report's, and the table's preparation (task, scaler)."""
+    metadata = train_report.model_metadata(result, history, session.dataset)
+    metadata.update(train_tables.metadata(session.config, session.scaler))
+    return metadata
+
+
+def _unscale(session: Session) -> None:
+    """After training: the standardisation folded into the network, which now takes (and
+    is reported and saved on) the data as loaded."""
+    if session.scaler is not None and session.raw_dataset is not None:
+        train_tables.fold(session.scaler, session.net)
+        session.dataset, session.raw_dataset = session.raw_dataset, None
 
 
 #: a training cost this many times the untrained network's is divergence, not learning
@@ -420,7 +448,7 @@ def _interrupted_in_evaluation(args, session: Session, preset: Any, history: Any
         result = train_report.summarize(
             session.config, dataset, net, history, session.seconds, preset, evaluate_splits=False
         )
-        metadata = train_report.model_metadata(result, history, dataset)
+        metadata = _metadata(session, result, history)
         metadata["interrupted"] = "during the final evaluation; final metrics not measured"
         io.save(net, args.out, metadata=metadata)
         saved = f"the trained model was saved to {args.out} without its final metrics"

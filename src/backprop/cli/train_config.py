@@ -50,6 +50,8 @@ DEFAULTS: dict = {
     "label_column": None,
     "validation_fraction": None,
     "test_fraction": None,
+    "task": "auto",
+    "standardize": None,
 }
 
 OPTIMIZERS = ("sgd", "momentum", "nesterov", "adam")

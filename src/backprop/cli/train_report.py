@@ -12,6 +12,9 @@ from ..errors import ConfigError
 from . import datasets, output
 from .train_config import DEFAULTS
 
+#: what a regression run reports per split, as ``train_rmse`` … ``test_r2``
+REGRESSION = ("rmse", "mae", "r2")
+
 __all__ = [
     "check_plots_dir",
     "gradient_monitor",
@@ -54,6 +57,8 @@ def summarize(config, dataset, net, history, seconds, preset, *, evaluate_splits
         cost, acc = evaluate(net, X, y) if measured else (None, None)
         result[f"{split}_cost"] = cost
         result[f"{split}_accuracy"] = acc if dataset.n_classes is not None else None
+        for key, value in _regression(net, dataset, X, y, measured).items():
+            result[f"{split}_{key}"] = value
     if preset is not None:
         result["preset"] = {
             "name": preset.name,
@@ -67,6 +72,15 @@ def summarize(config, dataset, net, history, seconds, preset, *, evaluate_splits
     else:
         result["preset"] = None
     return output.jsonable(result)
+
+
+def _regression(net, dataset, X, y, measured: bool) -> dict:
+    """RMSE, MAE and R² of a regression network on (X, y) (None when not measured)."""
+    from ..training.metrics import regression_metrics
+
+    if not measured or dataset.n_classes is not None:
+        return {"rmse": None, "mae": None, "r2": None}
+    return regression_metrics(y, net.predict(X))
 
 
 def model_metadata(result: dict, history, dataset) -> dict:
@@ -87,6 +101,7 @@ def model_metadata(result: dict, history, dataset) -> dict:
                 "val_accuracy",
                 "test_cost",
                 "test_accuracy",
+                *(f"{split}_{m}" for split in ("train", "val", "test") for m in REGRESSION),
                 "train_seconds",
                 "epochs_run",
                 "best_epoch",
@@ -100,20 +115,20 @@ def model_metadata(result: dict, history, dataset) -> dict:
 
 def print_results(result: dict, preset) -> None:
     rows = []
+    regression = result["data"]["n_classes"] is None
     for split in ("train", "val", "test"):
         cost = result[f"{split}_cost"]
         if cost is None:
             continue
-        rows.append(
-            (
-                {"train": "train", "val": "validation", "test": "test"}[split],
-                output.percent(result[f"{split}_accuracy"]),
-                f"{cost:.4f}",
-                result["data"][f"n_{split}"],
-            )
-        )
+        name = {"train": "train", "val": "validation", "test": "test"}[split]
+        if regression:
+            scores = tuple(f"{result[f'{split}_{m}']:.4g}" for m in REGRESSION)
+        else:
+            scores = (output.percent(result[f"{split}_accuracy"]),)
+        rows.append((name, *scores, f"{cost:.4f}", result["data"][f"n_{split}"]))
     print()
-    output.print_table(rows, headers=("split", "accuracy", "cost", "examples"))
+    scored = ("RMSE", "MAE", "R²") if regression else ("accuracy",)
+    output.print_table(rows, headers=("split", *scored, "cost", "examples"))
     epochs = result["epochs_run"]
     extra = []
     if result["stopped_early"]:

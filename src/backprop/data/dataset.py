@@ -38,6 +38,8 @@ class Dataset:
         Where the data came from (path or description).
     split : dict
         How the examples were split: fractions, seed, and the rule used.
+    notes : list of str
+        What the loader decided for the user (e.g. a dropped index column).
     """
 
     name: str
@@ -54,6 +56,7 @@ class Dataset:
     source: str
     class_names: tuple | None = None
     split: dict = field(default_factory=dict)
+    notes: list = field(default_factory=list)
 
     @property
     def n_features(self) -> int:

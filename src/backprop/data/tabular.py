@@ -233,17 +233,18 @@ def load_csv(
     """
     path = Path(path).expanduser()
     raw = _read(path)
-    header, table = read_csv_table(raw, str(path))
-    width = table.shape[1]
-    if width < 2:
-        raise DataError(
-            f"{path}: has {width} column; it needs at least one feature column and a label column"
-        )
-    col = _label_index(label_column, header, width, str(path))
+    # text labels, a pandas index column, decimal-comma hints: data/tables.py
+    from .tables import read_labelled_csv
+
+    header, table, col, text_labels, notes = read_labelled_csv(raw, str(path), label_column)
     X = _float32(np.delete(table, col, axis=1), "X", str(path))
-    y, n_classes, classes = _encode_targets(table[:, col], str(path))
+    if text_labels is not None:  # class names as written: sorted, indices 0..k-1
+        classes, index = np.unique(text_labels, return_inverse=True)
+        y, n_classes = index.astype(np.int64).reshape(-1), len(classes)
+    else:
+        y, n_classes, classes = _encode_targets(table[:, col], str(path))
     label_name = header[col] if header is not None else f"column {col + 1}"
-    return _split_dataset(
+    dataset = _split_dataset(
         path.name,
         X,
         y,
@@ -255,6 +256,8 @@ def load_csv(
         test_fraction=test_fraction,
         seed=seed,
     )
+    dataset.notes = notes
+    return dataset
 
 
 def _split_dataset(
