@@ -13,6 +13,7 @@ from __future__ import annotations
 import os
 
 import pytest
+
 from support import IN_CI, MNIST, has_files
 
 

@@ -6,10 +6,10 @@ import math
 
 import numpy as np
 import pytest
-from support import needs_torch, optional_import
 
 from backprop import optimizers, schedules
 from backprop.errors import ConfigError
+from support import needs_torch, optional_import
 
 torch = optional_import("torch")
 

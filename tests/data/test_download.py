@@ -15,10 +15,10 @@ import threading
 from pathlib import Path
 
 import pytest
-from support import MNIST, needs_mnist
 
 from backprop.data import download, load
 from backprop.errors import ConfigError, DataFileError
+from support import MNIST, needs_mnist
 
 pytestmark = needs_mnist  # every test serves copies of the real files
 

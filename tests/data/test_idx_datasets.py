@@ -14,12 +14,11 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from support import FASHION, MNIST, needs_fashion, needs_mnist
 
 from backprop.data import Dataset, load, one_hot, parse_idx, read_idx, split_indices
 from backprop.data.datasets import FILES, default_dir, load_idx_dataset
 from backprop.errors import BackpropError, ConfigError, DataError, DataFileError
-
+from support import FASHION, MNIST, needs_fashion, needs_mnist
 
 
 def idx_bytes(array: np.ndarray, type_code: int = 0x08) -> bytes:

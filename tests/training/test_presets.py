@@ -10,16 +10,14 @@ from __future__ import annotations
 
 import json
 import os
-from pathlib import Path
 
 import numpy as np
 import pytest
-from support import MNIST, needs_mnist
 
 from backprop.cli import main
 from backprop.errors import ConfigError
 from backprop.presets import PRESETS, get
-
+from support import MNIST, needs_mnist
 
 
 def test_book_settings():
