@@ -384,10 +384,6 @@ def _check_sizes(sizes: Sequence[int]) -> list[int]:
     return sizes
 
 
-#: kept for callers of the old private name; use :func:`backprop.validation.dtype`
-_check_dtype = validation.dtype
-
-
 def _hidden_names(activation: str | Sequence[str], L: int) -> list[str]:
     if isinstance(activation, str):
         return [activation] * (L - 1)

@@ -353,7 +353,7 @@ def test_unsupported_names_what_the_fast_step_cannot_do():
     assert "C-contiguous" in fast.unsupported(fortran)
 
 
-# -- evaluation (fast.Evaluator behind training._evaluate) ---------------------
+# -- evaluation (fast.Evaluator behind training.metrics.evaluate_dataset) -------
 
 EVAL_TARGETS = [
     # (output, cost, targets): labels → argmax accuracy, 0/1 single output → threshold,
