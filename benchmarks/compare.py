@@ -24,6 +24,12 @@ Implementations:
   for the 2-output network, trained on one-hot indicator targets).
 * ``textbook``: Nielsen's ``network.py`` per-example loop (``textbook.py``),
   small configurations only.
+* ``jit``: ``backprop.train(..., engine="jit")``, the numba-compiled
+  whole-epoch engine (``backprop.jit``; needs numba), small configurations
+  only (``JIT_MAX_WEIGHTS``). ``backprop`` itself is ``engine="auto"``, which
+  picks it where it pays.
+* ``ideal``: the compiled kernel alone (``JitStep.run_batches`` over whole
+  epochs, no ``train()`` around it): what the jit column could reach.
 * ``ceiling``: nothing but the step's matrix products (forward, backward and
   weight-gradient GEMMs of the same shapes, NumPy, buffers reused), back to
   back: the samples/s this algorithm could reach on this BLAS.
@@ -38,6 +44,7 @@ OpenBLAS pick a slower kernel on this machine kind) and with
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import json
 import math
 import os
@@ -66,8 +73,10 @@ PAIRS = {
     "sigmoid-quadratic": ("sigmoid", "sigmoid", "quadratic", 0.5),
     "relu-softmax-ce": ("relu", "softmax", "cross-entropy", 0.05),
 }
-IMPLS = ("backprop", "torch", "sklearn", "textbook", "ceiling")
+IMPLS = ("backprop", "torch", "sklearn", "textbook", "jit", "ideal", "ceiling")
 TEXTBOOK_MAX_WEIGHTS = 100_000  # the per-example loop runs on the small configurations only
+JIT_MAX_WEIGHTS = 100_000  # the compiled engine's columns, likewise
+HAS_NUMBA = importlib.util.find_spec("numba") is not None
 REMOVED_ENV = ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE")
 
 # Targets of issue 4 (ratios of samples/s within one run).
@@ -85,6 +94,13 @@ def targets(label: str) -> dict[str, float]:
         t["textbook"] = 8.0
     if label in ("[784,512,512,10]/128", "[784,2048,2048,10]/256"):
         t["ceiling"] = 0.85
+    # issue 14: the compiled engine on the source's network; the small-batch ceilings
+    if label == "[3,4,2]/1" and HAS_NUMBA:
+        t["torch"] = 1000.0
+    if label == "[784,30,10]/10":
+        t["ceiling"] = 0.85
+    if label == "[784,100,10]/64":
+        t["ceiling"] = 0.90
     return t
 
 
@@ -164,16 +180,52 @@ class BackpropWorker(Worker):
         info["engine"] = engine.unsupported(self.net) is None
         return info
 
+    engine = "auto"
+
     def run(self, epochs):
         self.rep += 1
         t0 = time.perf_counter()
         h = self.bp.train(
-            self.net, self.X, self.y, epochs=epochs, batch_size=self.m, lr=self.lr, seed=self.rep
-        )
+            self.net, self.X, self.y, epochs=epochs, batch_size=self.m, lr=self.lr,
+            seed=self.rep, engine=self.engine,
+        )  # fmt: skip
         wall = time.perf_counter() - t0
         if h.diverged or len(h.epoch) != epochs:
             raise RuntimeError(f"backprop.train stopped early: {h.diverged}")
         return {"samples": epochs * self.n, "seconds": sum(h.seconds), "wall_seconds": wall}
+
+
+class JitWorker(BackpropWorker):
+    """``backprop.train(..., engine="jit")``: the numba-compiled engine."""
+
+    engine = "jit"
+
+
+class IdealWorker(BackpropWorker):
+    """The compiled kernel alone: whole epochs of ``JitStep.run_batches``, nothing around it."""
+
+    def __init__(self, spec):
+        super().__init__(spec)
+        import numpy as np
+
+        from backprop.jit.step import JitStep
+        from backprop.optimizers import SGD
+
+        self.np = np
+        self.step = JitStep(self.net, SGD(self.lr), n_train=self.n)
+        self.Tm = np.ascontiguousarray(self.T, dtype=np.float32)
+        self.Xm = np.ascontiguousarray(self.X, dtype=np.float32)
+        self.rng = np.random.default_rng(0)
+
+    def run(self, epochs):
+        n_batches = -(-self.n // self.m)
+        seconds = 0.0
+        for _ in range(epochs):
+            perm = self.rng.permutation(self.n)  # as train() draws one per epoch
+            t0 = time.perf_counter()
+            self.step.run_batches(self.Xm, self.Tm, perm, self.m, 0, n_batches, self.lr)
+            seconds += time.perf_counter() - t0
+        return {"samples": epochs * self.n, "seconds": seconds}
 
 
 class TorchWorker(Worker):
@@ -363,6 +415,8 @@ WORKERS = {
     "torch": TorchWorker,
     "sklearn": SklearnWorker,
     "textbook": TextbookWorker,
+    "jit": JitWorker,
+    "ideal": IdealWorker,
     "ceiling": CeilingWorker,
 }
 
@@ -499,7 +553,7 @@ def run_cell(sizes, m, n, pair, impls, args, env) -> dict:
             "epochs_per_rep": ready[impl]["epochs"],
             "info": ready[impl]["info"],
         }
-        if impl == "backprop":
+        if impl in ("backprop", "jit"):
             walls = [x["samples"] / x["wall_seconds"] for x in reps[impl]]
             entry["wall_samples_per_s"] = statistics.median(walls)
         if impl == "sklearn":
@@ -515,6 +569,11 @@ def run_cell(sizes, m, n, pair, impls, args, env) -> dict:
     }
     if ceiling:
         result["ratios"]["ceiling"] = ours / ceiling
+    jit = result["impls"].get("jit", {}).get("samples_per_s")
+    if jit:  # the compiled engine against the others (its "×" columns are backprop's)
+        result["jit_ratios"] = {
+            impl: jit / e["samples_per_s"] for impl, e in result["impls"].items() if impl != "jit"
+        }
     checks = {}
     for impl, minimum in targets(label).items():
         if impl in result["ratios"]:
@@ -637,6 +696,17 @@ def peak_line(results: list[dict]) -> str:
     return ", ".join(f"{k} GEMM peak {v:.0f} GFLOP/s" for k, v in peaks.items())
 
 
+def _runs(impl: str, sizes, quick: bool) -> bool:
+    """Whether ``impl`` has a column for this configuration."""
+    weights = flops_per_example(sizes) // 6
+    if impl == "textbook":
+        return weights <= TEXTBOOK_MAX_WEIGHTS
+    if impl in ("jit", "ideal"):
+        small = weights <= JIT_MAX_WEIGHTS and HAS_NUMBA
+        return small and (not quick or sizes == CONFIGS[0][0])
+    return True
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument(
@@ -687,8 +757,10 @@ def main(argv=None) -> int:
     if args.reps < 5:
         parser.error("--reps must be at least 5 (medians of at least 5 repetitions)")
 
-    if args.quick:
-        configs, impls = [CONFIGS[2]], ["backprop", "torch"]
+    if args.quick:  # plus [3,4,2]/1 with the compiled engine, when numba is installed
+        small = (CONFIGS[0][0], CONFIGS[0][1], 1024)  # a shorter epoch: PyTorch is slow here
+        configs = [small, CONFIGS[2]] if HAS_NUMBA else [CONFIGS[2]]
+        impls = ["backprop", "torch", "jit"] if HAS_NUMBA else ["backprop", "torch"]
     else:
         configs, impls = CONFIGS, list(IMPLS)
     if args.configs:
@@ -714,11 +786,9 @@ def main(argv=None) -> int:
     results = []
     for sizes, m, n in configs:
         for pair in pairs:
-            cell_impls = [
-                i
-                for i in impls
-                if i != "textbook" or flops_per_example(sizes) <= 6 * TEXTBOOK_MAX_WEIGHTS
-            ]
+            cell_impls = [i for i in impls if _runs(i, sizes, args.quick)]
+            if args.quick and sizes == CONFIGS[0][0] and pair != "sigmoid-quadratic":
+                continue  # the quick guard's compiled-engine cell: the source's pair only
             t0 = time.time()
             r = run_cell(sizes, m, n, pair, cell_impls, args, env)
             results.append(r)
