@@ -360,7 +360,7 @@ BLOWN_UP = 1000.0
 
 def _start_cost(session: Session) -> float | None:
     """The cost of the network before training, on up to 2,000 training rows."""
-    from ..training import evaluate
+    from ..training.metrics import evaluate
 
     ds = session.dataset
     rows = min(len(ds.X_train), 2000)
