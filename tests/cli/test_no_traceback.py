@@ -183,3 +183,25 @@ def test_predict_to_a_closed_stdout_is_one_line(tmp_path):
     assert proc.returncode == 2, proc.stderr
     assert proc.stderr.startswith("backprop: error: cannot write the output: standard output")
     assert "Traceback" not in proc.stderr and proc.stderr.count("\n") == 1
+
+
+def test_a_label_column_of_100000_classes_is_refused_before_the_one_hot(tmp_path):
+    # 26 GiB of one-hot targets before: refused from the class count, with the figure
+    from types import SimpleNamespace
+
+    from backprop.cli import train_config
+    from backprop.errors import DataError
+
+    m = 70_000
+    dataset = SimpleNamespace(
+        n_classes=100_000,
+        X_train=np.zeros((m, 2), np.float32),
+        X_val=np.zeros((10_000, 2)),
+        X_test=np.zeros((20_000, 2)),
+    )
+    config = {"data": "ids.csv", "patience": None}
+    with pytest.raises(DataError) as info:
+        train_config.check_data(config, dataset, given={"output", "cost"})
+    message = str(info.value)
+    assert message.startswith("ids.csv: the label column has 100,000 distinct values")
+    assert f"{m * 100_000 * 8:,} bytes" in message and "--label-column" in message
