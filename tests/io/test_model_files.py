@@ -371,7 +371,7 @@ MALFORMED = {
     # the container
     "empty file": (b"", "not a safetensors file (only 0 bytes; truncated?)"),
     "five bytes": (b"\x01\x02\x03\x04\x05", "only 5 bytes"),
-    "a CSV file": (CSV, "not a safetensors file or truncated (header length"),
+    "a CSV file": (CSV, "not a model file (it looks like CSV text"),  # issue 15
     "random bytes": (NOISE, "not a safetensors file or truncated (header length"),
     "absurd header length": (struct.pack("<Q", 2**63) + VALID[8:], "does not fit in the"),
     "header past end of file": (

@@ -78,7 +78,12 @@ def register(subparsers) -> None:
         help="explain a mini-batch of K examples (default: 1)",
     )
     p.add_argument("--lr", type=float, default=0.5, help="α of the update step (default: 0.5)")
-    p.add_argument("--format", choices=("text", "markdown", "html", "json"), default="text")
+    p.add_argument(
+        "--format",
+        choices=("text", "markdown", "html", "json"),
+        default=None,
+        help="report format (default: from --out's suffix .html/.md/.json, else text)",
+    )
     p.add_argument("--out", metavar="FILE", help="write the report here (atomically)")
     p.add_argument(
         "--full",
@@ -101,6 +106,7 @@ def run(args) -> int:
     if args.batch < 1 or args.batch > 64:
         raise ConfigError(f"--batch must lie in 1..64 (a small mini-batch), got {args.batch}")
     output.check_out_path(args.out, example="report.html")
+    args.format = args.format or _format_of(args.out)
     if args.model:
         net, X, T, source = _from_model(args)
     else:
@@ -186,6 +192,16 @@ def _from_model(args):
         f"Model {os.path.basename(args.model)} on {rows} of the {ds.name} {split} split{label}."
     )
     return net, X, y, source
+
+
+#: explain --out FILE: the format its suffix names when --format is not given
+SUFFIX_FORMATS = {".html": "html", ".htm": "html", ".md": "markdown", ".json": "json"}
+
+
+def _format_of(out: str | None) -> str:
+    from pathlib import Path
+
+    return SUFFIX_FORMATS.get(Path(out).suffix.lower(), "text") if out else "text"
 
 
 def _use_color(mode: str, stream) -> bool:

@@ -17,8 +17,9 @@ then the output layer's values a^L: class probabilities p_<class> for a softmax
 output, otherwise the raw outputs a_<class>. Regression models write their
 outputs y_<k>. --out writes the file atomically; without it the CSV goes to stdout.
 
-example:
+examples:
   backprop predict mnist.safetensors images.npz --out predictions.csv
+  backprop predict iris.safetensors rows.csv --json
 """
 
 
@@ -36,6 +37,11 @@ def register(subparsers) -> None:
         "--force",
         action="store_true",
         help="let --out replace an existing file that is not a predictions file",
+    )
+    p.add_argument(
+        "--json",
+        action="store_true",
+        help="print one JSON object on stdout (columns, predictions, outputs) instead of CSV",
     )
     p.set_defaults(run=run)
 
@@ -58,6 +64,9 @@ def run(args) -> int:
     datasets.reject_nonfinite(args.input, X)
     train_tables.warn_if_far(net.metadata or {}, X, args.input)
     text = predictions_csv(net, X)
+    if getattr(args, "json", False) and not args.out:
+        output.emit_json(predictions_json(args, text))
+        return 0
     if args.out:
         output.write_text(args.out, text)
         print(f"wrote {len(X):,} predictions to {args.out}", file=sys.stderr)
@@ -65,6 +74,24 @@ def run(args) -> int:
         sys.stdout.write(text)
         sys.stdout.flush()
     return 0
+
+
+def predictions_json(args, text: str) -> dict:
+    """``--json``: the CSV's columns, the predicted label of each row and the outputs a^L."""
+    import csv
+    import io as text_io
+
+    header, *rows = list(csv.reader(text_io.StringIO(text)))
+    labelled = header[0] == "prediction"
+    return {
+        "command": "predict",
+        "model": str(args.model),
+        "input": str(args.input),
+        "n_examples": len(rows),
+        "columns": header,
+        "predictions": [row[0] for row in rows] if labelled else None,
+        "outputs": [[float(v) for v in row[labelled:]] for row in rows],
+    }
 
 
 def predictions_csv(net, X) -> str:

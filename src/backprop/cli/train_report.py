@@ -181,6 +181,14 @@ def warnings(history) -> list[str]:
 
 
 def check_plots_dir(path: str) -> None:
+    """Before training: the folder can hold the plots and matplotlib is installed."""
+    try:
+        import matplotlib  # noqa: F401
+    except ImportError:
+        raise ConfigError(
+            "--plots needs matplotlib: pip install 'backprop-textbook[plot]' (or leave --plots "
+            "out)"
+        ) from None
     p = Path(path)
     if p.exists() and not p.is_dir():
         raise ConfigError(f"--plots {path} is a file; give a directory")

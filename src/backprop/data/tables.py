@@ -24,7 +24,7 @@ from typing import Any
 
 import numpy as np
 
-from ..errors import ConfigError, DataError
+from ..errors import ConfigError, DataError, DataFileError
 from ..types import Array
 from .dataset import Dataset
 
@@ -66,6 +66,8 @@ def read_labelled_csv(
     try:
         header, table = read_csv_table(raw, name)
         labels = None
+    except DataFileError:
+        raise  # not a table at all (empty, binary, malformed quoting)
     except DataError as exc:
         header, table, labels = _with_text_labels(raw, name, label_column, exc)
     if header is not None and header[0] in ("", "Unnamed: 0") and _is_index(table[:, 0]):
@@ -104,6 +106,8 @@ def _with_text_labels(
 
     text = raw.decode("utf-8-sig", errors="replace")
     lines = [line for line in text.splitlines() if line.strip()]
+    if not lines:
+        raise error
     first = lines[0]
     head = "\n".join(lines[:3])
     if ";" in head and re.search(r"\d,\d", head):
@@ -131,7 +135,8 @@ def _with_text_labels(
                 raise error
             table[r, c] = x
     labels = np.array([row[col].strip() for row in rows])
-    if any(label == "" for label in labels):
+    # text labels: every one a name (none empty, none a number such as 'inf' or '3')
+    if any(label == "" or _cell_float(label) is not None for label in labels):
         raise error
     return header, table, labels
 

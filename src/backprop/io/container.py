@@ -248,6 +248,34 @@ def _read_bytes(path: str | os.PathLike[str], where: str) -> bytes:
     )
 
 
+#: first bytes of files that users pass where a model belongs
+_MAGIC = (
+    (b"PK\x03\x04", "a zip archive, e.g. an NPZ file"),
+    (b"\x1f\x8b", "a gzip file"),
+    (b"\x00\x00\x08", "an IDX file"),
+    (b"\x93NUMPY", "a NumPy .npy file"),
+    (b"\x89PNG", "a PNG image"),
+)
+
+
+def _looks_like(data: bytes) -> str | None:
+    """What a file that is not safetensors seems to be, from its first bytes (or None)."""
+    head = data[:4096]
+    for magic, what in _MAGIC:
+        if head.startswith(magic):
+            return what
+    try:
+        text = head.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        return None
+    first = text.lstrip().splitlines()[0] if text.strip() else ""
+    if first.startswith(("{", "[")):
+        return "JSON text"
+    if any(sep in first for sep in (",", ";", "\t")):
+        return "CSV text"
+    return None
+
+
 def _split(data: bytes, where: str) -> tuple[dict[str, Any], memoryview]:
     """Header (parsed JSON object) and the byte buffer that follows it."""
     if len(data) < 8:
@@ -255,6 +283,11 @@ def _split(data: bytes, where: str) -> tuple[dict[str, Any], memoryview]:
             f"{where}: not a safetensors file (only {len(data)} bytes; truncated?); {HINT}"
         )
     (n,) = struct.unpack("<Q", data[:8])
+    looks = _looks_like(data) if n > MAX_HEADER_BYTES or n > len(data) - 8 else None
+    if looks:
+        raise ModelFileError(
+            f"{where}: not a model file (it looks like {looks}, not a safetensors file); {HINT}"
+        )
     if n > MAX_HEADER_BYTES or n > len(data) - 8:
         raise ModelFileError(
             f"{where}: not a safetensors file or truncated (header length {n} does not fit "

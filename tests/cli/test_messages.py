@@ -1,0 +1,99 @@
+"""Issue 15's smaller messages: each as a user meets it, through ``backprop.cli.main``."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import backprop as bp
+from backprop.cli import main
+from backprop.data import load as load_data
+
+from .test_tables import write_table
+
+pytest.importorskip("sklearn")
+
+
+@pytest.fixture(scope="module")
+def iris(tmp_path_factory) -> tuple[Path, Path]:
+    """iris.csv with text labels and a model trained on it (standardised by default)."""
+    folder = tmp_path_factory.mktemp("iris")
+    data = write_table(folder / "iris.csv", "iris", text_labels=True)
+    model = folder / "iris.safetensors"
+    assert main(["train", "--data", str(data), "--epochs", "100", "--out", str(model), "-q"]) == 0
+    return data, model
+
+
+def test_info_on_a_csv_names_what_it_is(iris, capsys) -> None:
+    data, _ = iris
+    assert main(["info", str(data)]) == 2
+    err = capsys.readouterr().err
+    assert "not a model file (it looks like CSV text, not a safetensors file)" in err
+    assert "header length" not in err and len(err.strip().splitlines()) == 1
+
+
+def test_predict_json_equals_the_csv(iris, capsys, tmp_path) -> None:
+    _, model = iris
+    rows = tmp_path / "rows.csv"
+    rows.write_text("5.1,3.5,1.4,0.2\n6.7,3.0,5.2,2.3\n5.9,2.8,4.3,1.3\n")
+    assert main(["predict", str(model), str(rows)]) == 0
+    csv_lines = capsys.readouterr().out.splitlines()
+    assert main(["predict", str(model), str(rows), "--json"]) == 0
+    doc = json.loads(capsys.readouterr().out)
+    assert doc["columns"] == csv_lines[0].split(",")
+    assert doc["predictions"] == [line.split(",")[0] for line in csv_lines[1:]]
+    assert doc["predictions"][:2] == ["setosa", "virginica"]
+    outputs = np.array(doc["outputs"])
+    np.testing.assert_allclose(outputs.sum(axis=1), 1.0, atol=1e-5)  # softmax probabilities
+    expected = bp.load(model).predict(np.loadtxt(rows, delimiter=",", ndmin=2))
+    np.testing.assert_allclose(outputs, expected, rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize(
+    ("suffix", "check"),
+    [
+        (".html", lambda text: "<html" in text.lower()),
+        (".md", lambda text: text.lstrip().startswith("#") and "<html" not in text.lower()),
+        (".json", lambda text: isinstance(json.loads(text), dict)),
+    ],
+)
+def test_explain_out_infers_the_format(suffix: str, check, tmp_path, capsys) -> None:
+    out = tmp_path / f"step{suffix}"
+    assert main(["explain", "--layers", "2,3,2", "--out", str(out)]) == 0
+    assert check(out.read_text())
+    assert f"({ {'.html': 'html', '.md': 'markdown', '.json': 'json'}[suffix] })" in (
+        capsys.readouterr().err
+    )
+
+
+def test_plots_without_matplotlib_fail_before_training(iris, capsys, monkeypatch, tmp_path) -> None:
+    data, _ = iris
+    monkeypatch.setitem(sys.modules, "matplotlib", None)  # import matplotlib raises ImportError
+    argv = ["train", "--data", str(data), "--plots", str(tmp_path / "plots"), "--json"]
+    assert main(argv) == 2
+    captured = capsys.readouterr()
+    assert captured.out == "" and "epoch" not in captured.err
+    assert captured.err.strip().splitlines() == [
+        "backprop: error: --plots needs matplotlib: pip install 'backprop-textbook[plot]' "
+        "(or leave --plots out)"
+    ]
+
+
+def test_onnx_export_of_a_standardised_model(iris, tmp_path) -> None:
+    ort = pytest.importorskip("onnxruntime")
+    pytest.importorskip("onnx")
+    data, model = iris
+    out = tmp_path / "iris.onnx"
+    assert main(["export", str(model), "--onnx", str(out)]) == 0
+    session = ort.InferenceSession(str(out), providers=["CPUExecutionProvider"])
+    ds = load_data(str(data), seed=0)
+    name = session.get_inputs()[0].name
+    onnx_out = session.run(None, {name: ds.X_test.astype(np.float32)})[0]
+    np.testing.assert_allclose(onnx_out, bp.load(model).predict(ds.X_test), rtol=1e-4, atol=1e-6)
+    # raw rows in, the trained accuracy out: the standardisation is in the graph's weights
+    accuracy = float((onnx_out.argmax(axis=1) == ds.y_test).mean())
+    assert accuracy == pytest.approx(bp.load(model).metadata["metrics"]["test_accuracy"])
