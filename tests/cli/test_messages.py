@@ -97,3 +97,26 @@ def test_onnx_export_of_a_standardised_model(iris, tmp_path) -> None:
     # raw rows in, the trained accuracy out: the standardisation is in the graph's weights
     accuracy = float((onnx_out.argmax(axis=1) == ds.y_test).mean())
     assert accuracy == pytest.approx(bp.load(model).metadata["metrics"]["test_accuracy"])
+
+
+def test_model_keeps_an_absolute_data_path(tmp_path, capsys, monkeypatch) -> None:
+    train_dir, other = tmp_path / "train", tmp_path / "elsewhere"
+    train_dir.mkdir()
+    other.mkdir()
+    write_table(train_dir / "iris.csv", "iris")
+    monkeypatch.chdir(train_dir)
+    argv = ["train", "--data", "iris.csv", "--epochs", "20", "--out", "m.safetensors", "-q"]
+    assert main(argv) == 0
+    meta = bp.load(train_dir / "m.safetensors").metadata
+    assert meta["data_spec"] == str(train_dir / "iris.csv")
+    assert meta["data_spec_relative"] == "iris.csv"
+    monkeypatch.chdir(other)  # evaluate from another folder finds the data
+    assert main(["evaluate", str(train_dir / "m.safetensors"), "--json"]) == 0
+    evaluated = json.loads(capsys.readouterr().out)
+    assert evaluated["accuracy"] == pytest.approx(meta["metrics"]["test_accuracy"])
+    (train_dir / "iris.csv").rename(train_dir / "moved.csv")
+    assert main(["evaluate", str(train_dir / "m.safetensors")]) == 2
+    assert capsys.readouterr().err.strip() == (
+        f"backprop: error: the model's training data '{train_dir / 'iris.csv'}' was not found; "
+        "pass --data"
+    )

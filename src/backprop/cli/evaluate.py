@@ -77,7 +77,7 @@ def load_split(args, net) -> tuple:
 
     meta = net.metadata or {}
     training = _model_settings(args.model, meta)
-    spec = args.data or meta.get("data_spec") or training.get("data")
+    spec = train_tables.model_data_spec(args.model, meta, args.data)
     if not spec:
         raise ConfigError(
             f"{args.model} does not say what data it was trained on; give --data SPEC"

@@ -120,6 +120,9 @@ def metadata(config: dict, scaler: Any) -> dict[str, Any]:
     """What the model file keeps of the table's preparation."""
     doc: dict[str, Any] = {"task": config.get("task"), "input_stats": config.get("input_stats")}
     doc["standardize"] = None if scaler is None else scaler.to_metadata()
+    spec = config["data"]
+    if isinstance(spec, str) and absolute_spec(spec) != spec:  # evaluate from any folder
+        doc["data_spec"], doc["data_spec_relative"] = absolute_spec(spec), spec
     return doc
 
 
@@ -149,3 +152,35 @@ def warn_if_far(meta: dict[str, Any], X: Any, name: str) -> None:
     note = range_warning(meta if isinstance(meta, dict) else {}, X, name)
     if note:
         print(f"note: {note}", file=sys.stderr)
+
+
+def absolute_spec(spec: str) -> str:
+    """A CSV/NPZ spec as an absolute path (so evaluate works from any folder); others as given."""
+    from pathlib import Path
+
+    path = Path(spec).expanduser()
+    if path.suffix.lower() in (".csv", ".npz") and not path.is_absolute():
+        return str(path.resolve())
+    return spec
+
+
+def model_data_spec(model: str, meta: dict[str, Any], given: str | None) -> str | None:
+    """The data spec evaluate uses: ``--data``, else the model's absolute path, else its
+    relative one; a CSV/NPZ path found in neither place is a ConfigError saying so."""
+    from pathlib import Path
+
+    from ..errors import ConfigError
+
+    if given:
+        return given
+    training = meta.get("training") if isinstance(meta.get("training"), dict) else {}
+    stored = meta.get("data_spec") or (training or {}).get("data")
+    relative = meta.get("data_spec_relative")
+    candidates = [s for s in (stored, relative) if isinstance(s, str) and s]
+    if not candidates:
+        return stored
+    for spec in candidates:
+        path = Path(spec).expanduser()
+        if path.suffix.lower() not in (".csv", ".npz") or path.exists():
+            return spec
+    raise ConfigError(f"the model's training data '{candidates[0]}' was not found; pass --data")
