@@ -38,6 +38,9 @@ CONFIGS = [
     # early stopping and a schedule that reacts to the (reduced) validation accuracy
     {"name": "plateau", "dtype": "float64", "optimizer": "momentum", "lr": 1.0, "epochs": 8,
      "schedule": "plateau:0.5:1", "patience": 2, "activation": "sigmoid"},
+    # the training metrics from a pass after each epoch instead of the batches' own
+    {"name": "full-metrics", "dtype": "float64", "optimizer": "momentum", "lr": 0.05,
+     "l2": 0.5, "dropout": 0.2, "train_metrics": "full"},
     # the cost overflows in epoch 2: the same message, epoch 1's weights kept
     {"name": "diverge", "dtype": "float64", "optimizer": "sgd", "lr": 1e3, "output": "identity",
      "cost": "quadratic"},

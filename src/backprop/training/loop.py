@@ -152,6 +152,7 @@ def train(
             dropout=dropout, schedule=schedule, validation_data=validation_data,
             validation_fraction=validation_fraction, test_data=test_data, patience=patience,
             callbacks=callbacks, shuffle=shuffle, rng=rng, resume=resume, engine=engine,
+            train_metrics=train_metrics,
         )  # fmt: skip
     s = check_settings(net, epochs, batch_size, lr, l2, dropout, validation_fraction, patience)
     train_metrics = check_train_metrics(train_metrics)
