@@ -176,6 +176,13 @@ class Session:
     header_lines: list = field(default_factory=list)
 
 
+def _train_metrics(preset: str | None) -> str:
+    """The preset's way of measuring the training data ("running" without a preset)."""
+    from .. import presets
+
+    return presets.get(preset).train_metrics if preset else "running"
+
+
 def fit(session: Session):
     """Run ``backprop.train`` with the session's settings and callbacks; returns History."""
     from ..training import train
@@ -203,6 +210,7 @@ def fit(session: Session):
             patience=c["patience"],
             # the Ctrl-C callback first: later ones (a checkpoint) see state.stop at once
             callbacks=[session.interrupt, *session.callbacks],
+            train_metrics=_train_metrics(c.get("preset")),
             **session.train_kwargs,
         )
     finally:
