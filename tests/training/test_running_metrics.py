@@ -103,3 +103,12 @@ def test_an_unknown_setting_is_refused():
     X, y = data()
     with pytest.raises(ConfigError, match="train_metrics must be 'running'"):
         train(Network([4, 3]), X, y, epochs=1, batch_size=BS, lr=0.1, train_metrics="keras")
+
+
+def test_the_book_s_chapter_3_preset_measures_the_training_data_with_a_full_pass():
+    from backprop import presets
+    from backprop.cli.train import _train_metrics
+
+    assert presets.get("nielsen-ch3").train_metrics == "full"  # network2.py's monitoring
+    assert _train_metrics("nielsen-ch3") == "full"
+    assert _train_metrics("nielsen-ch1") == _train_metrics(None) == "running"
