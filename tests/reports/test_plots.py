@@ -62,6 +62,7 @@ def run():
         seed=0,
         validation_data=(X[:60], y[:60]),
         callbacks=[GradientMonitor(X, y), hand],
+        train_metrics="full",  # the after-epoch cost, which CostByHand computes
     )
 
     class DS:

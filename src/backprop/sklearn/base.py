@@ -260,6 +260,7 @@ class BackpropEstimator(BaseEstimator):
             validation_data=validation_data,
             patience=s["patience"] if early else None,
             callbacks=callbacks,
+            train_metrics="full",  # loss_curve_: the cost after each epoch, as documented
         )
         self.network_ = net
         self._optimizer = optimizer
