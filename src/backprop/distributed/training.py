@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import inspect
 import json
-import math
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -103,20 +102,7 @@ def train_distributed(
     check_same(comm, _settings_digest(net, s, settings, rng, shuffle), "settings")
     broadcast_params(comm, net.params())
     n = len(train_set)
-    state = TrainState(
-        net=net,
-        optimizer=opt,
-        schedule=sched,
-        rng=rng,
-        history=History(),
-        epochs=s.epochs,
-        batch_size=s.batch_size,
-        n_train=n,
-        n_batches=math.ceil(n / s.batch_size),
-        lr=s.lr,
-        lr0=s.lr,
-        val_index=val_index,
-    )
+    state = _setup.new_state(net, opt, sched, rng, s, n, val_index)
     step = DataParallelStep(net, opt, l2=s.l2, n_train=n, dropout=s.dropout, rng=rng, comm=comm)
     step.kernels = step.kernels and engine != "readable"
     state._step = step

@@ -34,6 +34,7 @@ from .setup import (
     check_settings,
     hold_out,
     load_resume,
+    new_state,
     optional_set,
 )
 from .state import TrainState, restore
@@ -168,20 +169,7 @@ def train(
     val_set = optional_set(net, validation_data, "validation_data", "validation data")
     test_set = optional_set(net, test_data, "test_data", "test data")
     n = len(train_set)
-    state = TrainState(
-        net=net,
-        optimizer=opt,
-        schedule=sched,
-        rng=rng,
-        history=History(),
-        epochs=s.epochs,
-        batch_size=s.batch_size,
-        n_train=n,
-        n_batches=math.ceil(n / s.batch_size),
-        lr=s.lr,
-        lr0=s.lr,
-        val_index=val_index,
-    )
+    state = new_state(net, opt, sched, rng, s, n, val_index)
     state._step = make_step(net, opt, l2=s.l2, n_train=n, dropout=s.dropout, rng=rng, engine=engine)
     if resumed is not None:
         restore(state, *resumed)

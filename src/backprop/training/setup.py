@@ -5,7 +5,8 @@ drivers of the :class:`~backprop.training.loop.Loop` (data-parallel training)
 set up exactly alike: :func:`check_settings` and :func:`check_combinations`
 (every setting checked, one clear :class:`~backprop.errors.ConfigError`),
 :func:`load_resume` (a checkpoint path or pair), :func:`hold_out` (the
-validation split), :func:`optional_set` (validation and test data).
+validation split), :func:`optional_set` (validation and test data),
+:func:`new_state` (the state of a run before its first epoch).
 """
 
 from __future__ import annotations
@@ -17,13 +18,15 @@ from typing import Any
 
 import numpy as np
 
-from .. import validation
+from .. import optimizers as optim
+from .. import schedules, validation
 from ..backends import as_numpy  # arrays of any library
 from ..errors import ConfigError, DataError
 from ..network import Network
 from ..types import Array, ArrayLike
+from .history import History
 from .inputs import Dataset, pair, prepare
-from .state import Meta, Tensors
+from .state import Meta, Tensors, TrainState
 
 __all__ = [
     "Resume",
@@ -32,6 +35,7 @@ __all__ = [
     "check_settings",
     "hold_out",
     "load_resume",
+    "new_state",
     "optional_set",
 ]
 
@@ -125,3 +129,29 @@ def hold_out(
 def optional_set(net: Network, data: Any, name: str, what: str) -> Dataset | None:
     """``prepare(net, X, Y, what)`` of an optional (X, Y) pair named ``name``."""
     return None if data is None else prepare(net, *pair(data, name), what)
+
+
+def new_state(
+    net: Network,
+    optimizer: optim.Optimizer,
+    schedule: schedules.Schedule,
+    rng: np.random.Generator,
+    s: Settings,
+    n_train: int,
+    val_index: Array | None,
+) -> TrainState:
+    """The :class:`TrainState` of a run before its first epoch (no step attached yet)."""
+    return TrainState(
+        net=net,
+        optimizer=optimizer,
+        schedule=schedule,
+        rng=rng,
+        history=History(),
+        epochs=s.epochs,
+        batch_size=s.batch_size,
+        n_train=n_train,
+        n_batches=math.ceil(n_train / s.batch_size),
+        lr=s.lr,
+        lr0=s.lr,
+        val_index=val_index,
+    )
