@@ -120,3 +120,38 @@ def test_model_keeps_an_absolute_data_path(tmp_path, capsys, monkeypatch) -> Non
         f"backprop: error: the model's training data '{train_dir / 'iris.csv'}' was not found; "
         "pass --data"
     )
+
+
+def test_a_run_at_chance_level_exits_1(capsys) -> None:
+    assert main(["train", "--lr", "1000", "--epochs", "3", "--json"]) == 1
+    captured = capsys.readouterr()
+    result = json.loads(captured.out)
+    ds = load_data("digits")
+    majority = np.bincount(ds.y_train).max() / len(ds.y_train)
+    assert result["train_accuracy"] <= majority + 0.02  # the note is right: nothing learned
+    assert "the run ended at chance level" in captured.err and "--lr (now 1000)" in captured.err
+    assert main(["train", "--epochs", "3", "-q"]) == 0  # a run that learned is not flagged
+
+
+@pytest.mark.parametrize(
+    ("command", "flags"),
+    [
+        ("train", ["--activation", "--dropout", "--patience", "--preset", "--l2", "--epochs"]),
+        ("explain", ["--format"]),
+    ],
+)
+def test_help_shows_defaults(command: str, flags: list[str], capsys) -> None:
+    assert main([command, "--help"]) == 0
+    entries: dict[str, str] = {}
+    current = None
+    for line in capsys.readouterr().out.splitlines():
+        stripped = line.strip()
+        if line.startswith("  -") and stripped.startswith("-"):
+            current = stripped.split()[0].rstrip(",")
+            entries[current] = stripped
+        elif current and line.startswith("    ") and stripped:
+            entries[current] += " " + stripped
+        else:
+            current = None
+    for flag in flags:
+        assert "default" in entries[flag], (flag, entries[flag])

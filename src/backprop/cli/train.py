@@ -79,7 +79,9 @@ def register(subparsers) -> None:
         help="layer widths: all of them (784,30,10) or the hidden ones only (30, or 256,128); "
         "input and output sizes come from the data (default: 100)",
     )
-    net.add_argument("--activation", help="hidden σ: sigmoid, tanh, relu, leaky-relu, identity")
+    net.add_argument(
+        "--activation", help="hidden σ: sigmoid, tanh, relu, leaky-relu, identity (default: relu)"
+    )
     net.add_argument("--output", help="output σ, also softmax (default: softmax)")
     net.add_argument("--cost", help="quadratic or cross-entropy (default: cross-entropy)")
     net.add_argument(
@@ -91,17 +93,30 @@ def register(subparsers) -> None:
     opt.add_argument("--lr", type=float, help="learning rate α (η in the book) (default: 0.001)")
     opt.add_argument("--momentum", type=float, help="momentum coefficient (default: 0.9)")
     opt.add_argument("--batch-size", type=int, metavar="M", help="mini-batch size (default: 32)")
-    opt.add_argument("--epochs", type=int, help="passes over the training data (default: 30)")
-    opt.add_argument("--l2", type=float, metavar="λ", help="L2 regularisation λ (default: 0)")
     opt.add_argument(
-        "--dropout", type=float, metavar="P", help="drop hidden units with probability P"
+        "--epochs",
+        type=int,
+        help="passes over the training data (default: 30; on a table, enough for about "
+        "3,000 mini-batches, at most 1,000)",
+    )
+    opt.add_argument(
+        "--l2",
+        type=float,
+        metavar="λ",
+        help="L2 regularisation λ (default: 0; 5 on a table of at most 10,000 rows)",
+    )
+    opt.add_argument(
+        "--dropout",
+        type=float,
+        metavar="P",
+        help="drop hidden units with probability P (default: 0, no dropout)",
     )
     opt.add_argument(
         "--patience",
         type=int,
         metavar="N",
         help="stop after N epochs without a better validation accuracy and restore the best "
-        "weights (needs validation data)",
+        "weights (needs validation data) (default: none, every epoch runs)",
     )
     opt.add_argument(
         "--schedule",
@@ -116,7 +131,9 @@ def register(subparsers) -> None:
         "(default: 0)",
     )
     opt.add_argument(
-        "--preset", metavar="NAME", help="nielsen-ch1, nielsen-ch1-100, nielsen-ch3, modern"
+        "--preset",
+        metavar="NAME",
+        help="nielsen-ch1, nielsen-ch1-100, nielsen-ch3, modern (default: none)",
     )
     out = p.add_argument_group("output")
     out.add_argument("--out", metavar="FILE", help="save the trained model here (safetensors)")
@@ -174,6 +191,8 @@ class Session:
     scaler: Any = None
     raw_dataset: Any = None
     header_lines: list = field(default_factory=list)
+    #: the untrained network's cost (the chance-level check compares the last epoch's)
+    start_cost: float | None = None
 
 
 def _train_metrics(preset: str | None) -> str:
@@ -238,7 +257,7 @@ def run(args) -> int:
 
 
 def _run(args, session: Session, preset: Any, checkpoint: Any) -> int:
-    start_cost = _start_cost(session)
+    start_cost = session.start_cost = _start_cost(session)
     try:
         history = fit(session)
         _unscale(session)
@@ -335,6 +354,15 @@ def finish(args, session: Session, preset: Any, history: Any) -> int:
             saved += f" ({args.out} was left as it was)"
         message = _divergence_cause(history.diverged, session)
         print(f"backprop: error: {message}{saved}", file=sys.stderr)
+        return 1
+    chance = (
+        None
+        if late_interrupt
+        else train_tables.chance_level(result, dataset, config["lr"], session.start_cost)
+    )
+    if chance:
+        saved = f"; the model was saved to {saved_to} all the same" if saved_to else ""
+        print(f"backprop: error: {chance}{saved}", file=sys.stderr)
         return 1
     if late_interrupt:
         print(

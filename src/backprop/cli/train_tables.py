@@ -10,6 +10,8 @@ import argparse
 import math
 from typing import Any
 
+import numpy as np
+
 from ..data.tables import TASKS, Standardizer, choose_task, input_stats
 
 __all__ = ["SMALL_TABLE_STEPS", "add_arguments", "fold", "prepare_table"]
@@ -58,7 +60,13 @@ def prepare_table(config: dict, dataset: Any, given: set[str]) -> tuple[Any, Any
     dataset, task, why = choose_task(dataset, requested)
     config["task"] = task
     lines = [f"task: {task} ({why})"]
-    table = dataset.image_shape is None and dataset.name not in ("digits",) and not _idx(config)
+    # a preset is the book's run on the book's (unscaled) inputs: no table defaults for it
+    table = (
+        dataset.image_shape is None
+        and dataset.name not in ("digits",)
+        and not _idx(config)
+        and not config.get("preset")
+    )
     standardize = config.get("standardize")
     if standardize is None:
         standardize = table
@@ -184,3 +192,35 @@ def model_data_spec(model: str, meta: dict[str, Any], given: str | None) -> str 
         if path.suffix.lower() not in (".csv", ".npz") or path.exists():
             return spec
     raise ConfigError(f"the model's training data '{candidates[0]}' was not found; pass --data")
+
+
+#: a classifier whose training accuracy is within this of the most common class's share
+#: learned nothing (``--lr 1000``: 10 % on ten balanced digits)
+CHANCE_MARGIN = 0.02
+
+
+def chance_level(
+    result: dict[str, Any], dataset: Any, lr: float, start_cost: float | None = None
+) -> str | None:
+    """The error line for a classifier that ended at chance level, else None.
+
+    Chance level: the training accuracy no better than the most common class's share and
+    the training cost at the last epoch no lower than the untrained network's
+    (``start_cost``; else the first epoch's), so a short run still learning is not flagged.
+    """
+    acc = result.get("train_accuracy")
+    costs = [c for c in (result.get("history") or {}).get("train_cost") or [] if c is not None]
+    if dataset.n_classes is None or acc is None or len(dataset.y_train) == 0:
+        return None
+    reference = start_cost if start_cost is not None else (costs[0] if len(costs) > 1 else None)
+    if not costs or reference is None or costs[-1] < 0.99 * reference:
+        return None
+    counts = np.bincount(np.asarray(dataset.y_train, dtype=np.int64), minlength=dataset.n_classes)
+    majority = float(counts.max() / counts.sum())
+    if majority >= 1.0 - CHANCE_MARGIN or acc > majority + CHANCE_MARGIN:
+        return None
+    return (
+        f"the run ended at chance level: training accuracy {100 * acc:.1f} %, no better than "
+        f"always answering the most common class ({100 * majority:.1f} %); nothing was "
+        f"learned: try a lower --lr (now {lr:g}) or more --epochs"
+    )
