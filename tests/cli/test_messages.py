@@ -155,3 +155,25 @@ def test_help_shows_defaults(command: str, flags: list[str], capsys) -> None:
             current = None
     for flag in flags:
         assert "default" in entries[flag], (flag, entries[flag])
+
+
+def test_diagnostics_respect_the_preset_and_the_data_range() -> None:
+    from backprop import presets
+    from backprop.cli.train_tables import consistent_warnings
+
+    rose = "training cost rose from 0.1 (epoch 1) to 0.2 (epoch 3): the learning rate 3 is "
+    rose += "probably too high; try about 1"
+    saturated = "3 of 30 hidden units in layer 1 are saturated: scale the weights down "
+    saturated += "(--init scaled-normal) or the inputs to [0, 1]"
+    book = presets.get("nielsen-ch1")
+    assert book.config["lr"] == 3.0
+    pixels = {"input_stats": {"min": 0.0, "max": 1.0}, "standardize": False}
+    # the book's η = 3 is the preset's own setting; MNIST pixels are already in [0, 1]
+    assert consistent_warnings([rose, saturated], pixels, book, lr_given=False) == [
+        "3 of 30 hidden units in layer 1 are saturated: scale the weights down "
+        "(--init scaled-normal)"
+    ]
+    raw = {"input_stats": {"min": 0.0, "max": 255.0}, "standardize": False}
+    # --lr given on top of the preset, inputs 0-255: both notes stand as written
+    assert consistent_warnings([rose, saturated], raw, book, lr_given=True) == [rose, saturated]
+    assert consistent_warnings([rose], raw, None, lr_given=False) == [rose]

@@ -330,7 +330,9 @@ def finish(args, session: Session, preset: Any, history: Any) -> int:
         result = train_report.summarize(config, dataset, net, history, session.seconds, preset)
     except KeyboardInterrupt:
         return _interrupted_in_evaluation(args, session, preset, history)
-    result["warnings"] = train_report.warnings(history)
+    result["warnings"] = train_tables.consistent_warnings(
+        train_report.warnings(history), config, preset, getattr(args, "lr", None) is not None
+    )
     saved_to = _save_path(args.out, history)
     if saved_to:
         with hold_interrupts() as received:  # a Ctrl-C now waits for the model to be written

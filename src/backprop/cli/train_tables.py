@@ -224,3 +224,27 @@ def chance_level(
         f"always answering the most common class ({100 * majority:.1f} %); nothing was "
         f"learned: try a lower --lr (now {lr:g}) or more --epochs"
     )
+
+
+def consistent_warnings(
+    warnings: list[str], config: dict[str, Any], preset: Any, lr_given: bool
+) -> list[str]:
+    """The diagnostics that make sense for this run.
+
+    A preset's own learning rate (not overridden by ``--lr``) is never called too high:
+    the preset is the book's setting, met or not by design (nielsen-ch1's η = 3). Inputs
+    already in [0, 1] (or standardised) are never told to be scaled to [0, 1].
+    """
+    preset_lr = preset is not None and "lr" in getattr(preset, "config", {}) and not lr_given
+    stats = config.get("input_stats") or {}
+    in_range = bool(config.get("standardize")) or (
+        stats.get("min", -1.0) >= 0.0 and stats.get("max", 2.0) <= 1.0
+    )
+    kept = []
+    for warning in warnings:
+        if preset_lr and "learning rate" in warning and "too high" in warning:
+            continue
+        if in_range:
+            warning = warning.replace(" or the inputs to [0, 1]", "")
+        kept.append(warning)
+    return kept
