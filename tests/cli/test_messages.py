@@ -177,3 +177,13 @@ def test_diagnostics_respect_the_preset_and_the_data_range() -> None:
     # --lr given on top of the preset, inputs 0-255: both notes stand as written
     assert consistent_warnings([rose, saturated], raw, book, lr_given=True) == [rose, saturated]
     assert consistent_warnings([rose], raw, None, lr_given=False) == [rose]
+
+
+@pytest.mark.parametrize(
+    "command",
+    ["train", "evaluate", "predict", "info", "gradcheck", "explain", "export", "plot"],
+)
+def test_every_command_has_an_example(command: str, capsys) -> None:
+    assert main([command, "--help"]) == 0
+    text = capsys.readouterr().out
+    assert "example" in text and f"backprop {command} " in text.split("example", 1)[1]

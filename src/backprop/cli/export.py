@@ -18,6 +18,9 @@ def register(subparsers) -> None:
             "ONNX Runtime; --torch writes the state_dict of the equivalent torch.nn.Sequential "
             "(load it with torch.load(path, weights_only=True))."
         ),
+        epilog="examples:\n  backprop export model.safetensors --onnx model.onnx\n"
+        "  backprop export model.safetensors --torch model.pt --onnx model.onnx --opset 17",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("model", metavar="MODEL", help="a model file written by `backprop train`")
     parser.add_argument("--onnx", metavar="OUT.onnx", help="write an ONNX model here")
