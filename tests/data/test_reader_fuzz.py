@@ -226,7 +226,18 @@ def test_csv_structured(scratch, rows, header, sep, label_column, validation_fra
         return
     event("accepted")
     check_arrays(ds)
-    assert len(ds.X_train) + len(ds.X_val) + len(ds.X_test) == len(rows)
+    # without the generated header, a first row with no number in it is read as the
+    # header (the reader's documented rule), so it is not an example
+    first_is_header = not header and not any(_is_number(c) for c in rows[0])
+    assert len(ds.X_train) + len(ds.X_val) + len(ds.X_test) == len(rows) - first_is_header
+
+
+def _is_number(cell: str) -> bool:
+    try:
+        float(cell.strip())
+    except ValueError:
+        return False
+    return True
 
 
 @FUZZ
