@@ -186,8 +186,7 @@ def check_plots_dir(path: str) -> None:
         import matplotlib  # noqa: F401
     except ImportError:
         raise ConfigError(
-            "--plots needs matplotlib: pip install 'backprop-textbook[plot]' (or leave --plots "
-            "out)"
+            "--plots needs matplotlib: pip install 'backprop-textbook[plot]' (or leave --plots out)"
         ) from None
     p = Path(path)
     if p.exists() and not p.is_dir():
