@@ -143,6 +143,10 @@ def draw_masks(
 class ReadableStep:
     """The readable step: ``Network.forward``, ``Network.backward``, L2, the optimiser.
 
+    The step is separable for engines that share the arithmetic
+    (e.g. data parallelism): :meth:`masks`, :meth:`gradients` (mean data
+    gradients of a batch) and :meth:`apply` (L2 and the optimiser).
+
     Parameters
     ----------
     net : Network
@@ -157,10 +161,6 @@ class ReadableStep:
         p, the probability of dropping a hidden neuron (inverted dropout).
     rng : np.random.Generator, optional
         Draws the dropout masks (needed when ``dropout > 0``).
-
-    The step is separable for engines that share the arithmetic
-    (e.g. data parallelism): :meth:`masks`, :meth:`gradients` (mean data
-    gradients of a batch) and :meth:`apply` (L2 and the optimiser).
     """
 
     def __init__(
