@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import os
 import sys
+import time
 import traceback
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -113,6 +114,10 @@ def _rebuild(kind: str, message: str) -> BaseException:
     return RankError(message)
 
 
+#: seconds a failing rank waits after writing its message, before Abort
+ABORT_GRACE = 0.2
+
+
 def abort(comm: MPI.Comm, exc: BaseException) -> NoReturn:
     """Print this rank's failure on stderr and end the whole job with ``comm.Abort``.
 
@@ -126,10 +131,14 @@ def abort(comm: MPI.Comm, exc: BaseException) -> NoReturn:
     elif isinstance(exc, BackpropError):
         line = f"backprop: error on {where}: {exc}"
     else:
-        traceback.print_exception(type(exc), exc, exc.__traceback__, file=sys.stderr)
-        line = f"backprop: {where} failed ({type(exc).__name__}); ending every process"
+        trace = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
+        line = f"{trace}backprop: {where} failed ({type(exc).__name__}); ending every process"
     try:
-        print(line, file=sys.stderr, flush=True)
+        # one write, then a moment for the launcher to forward it: Abort kills at once, and
+        # output still on its way through the launcher's I/O proxy would be lost
+        sys.stderr.write(line + "\n")
+        sys.stderr.flush()
+        time.sleep(ABORT_GRACE)
         comm.Abort(code)
     finally:  # Abort does not return; should it, leave without MPI_Finalize's wait
         os._exit(code)
