@@ -13,7 +13,7 @@ import importlib.util
 import numpy as np
 import pytest
 
-from backprop import Network, train
+from backprop import Callback, Network, train
 from backprop.errors import ConfigError
 from backprop.training import evaluate
 
@@ -112,3 +112,76 @@ def test_the_book_s_chapter_3_preset_measures_the_training_data_with_a_full_pass
     assert presets.get("nielsen-ch3").train_metrics == "full"  # network2.py's monitoring
     assert _train_metrics("nielsen-ch3") == "full"
     assert _train_metrics("nielsen-ch1") == _train_metrics(None) == "running"
+
+
+# -- during the epoch: state.running_metrics() ----------------------------------------
+
+
+def per_batch_by_hand(net, X, y, seed):
+    """One epoch of SGD by hand: each batch's (m, C₀, hits) before its update."""
+    perm = np.random.default_rng(seed).permutation(N)
+    batches = []
+    for k in range(0, N, BS):
+        idx = perm[k : k + BS]
+        T = np.eye(net.sizes[-1])[y[idx]]
+        a = net.predict(X[idx])
+        batches.append((len(idx), net.cost(X[idx], T), int((a.argmax(axis=1) == y[idx]).sum())))
+        g = net.gradients(X[idx], T)
+        for l in net.W.keys():
+            net.W[l] -= LR * g.W[l]
+            net.b[l] -= LR * g.b[l]
+    return batches
+
+
+class Record(Callback):
+    """state.running_metrics() after every batch, and the hooks in the order they ran."""
+
+    def __init__(self):
+        self.seen, self.hooks = [], []
+
+    def on_epoch_begin(self, state):
+        self.hooks.append("epoch_begin")
+        self.seen.append(state.running_metrics())  # before the first batch: None
+
+    def on_batch_end(self, state):
+        self.hooks.append("batch_end")
+        self.seen.append(state.running_metrics())
+
+    def on_evaluate_begin(self, state):
+        self.hooks.append("evaluate_begin")
+        assert len(state.history.epoch) == state.epoch - 1  # not yet measured
+
+    def on_epoch_end(self, state):
+        self.hooks.append("epoch_end")
+        self.seen.append(state.running_metrics())  # between epochs: None
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_running_metrics_during_the_epoch_are_the_mean_of_the_batches_so_far(engine):
+    X, y = data()
+    net = Network([4, 6, 3], activation="tanh", output="softmax", cost="cross-entropy", seed=2)
+    batches = np.array(per_batch_by_hand(net.copy(), X, y, seed=5))  # (35, 3): m, C₀, hits
+    rec = Record()
+    h = train(net, X, y, epochs=1, batch_size=BS, lr=LR, seed=5, engine=engine, callbacks=[rec])
+    m, cost, hits = batches.T
+    examples = np.cumsum(m)
+    mean_cost = np.cumsum(m * cost) / examples  # the running mean over the examples so far
+    accuracy = np.cumsum(hits) / examples
+    assert rec.seen[0] is None and rec.seen[-1] is None
+    during = rec.seen[1:-1]
+    assert len(during) == len(batches) == 35
+    np.testing.assert_allclose([s[0] for s in during], mean_cost, rtol=1e-10)
+    assert [s[1] for s in during] == pytest.approx(accuracy, abs=1e-12)
+    assert [s[2] for s in during] == examples.astype(int).tolist()
+    assert during[-1][0] == pytest.approx(h.train_cost[0], rel=1e-12)  # the epoch's own number
+    assert rec.hooks == ["epoch_begin", *["batch_end"] * 35, "evaluate_begin", "epoch_end"]
+    # the running mean is not one batch's cost: the first batches cost far more than the last
+    assert during[-1][0] < mean_cost[0] and cost[-1] < during[-1][0]
+
+
+def test_running_metrics_are_none_with_a_full_pass():
+    X, y = data()
+    rec = Record()
+    net = Network([4, 6, 3], activation="tanh", output="softmax", cost="cross-entropy", seed=2)
+    train(net, X, y, epochs=1, batch_size=BS, lr=LR, seed=5, train_metrics="full", callbacks=[rec])
+    assert set(map(type, rec.seen)) == {type(None)} and "evaluate_begin" in rec.hooks

@@ -35,7 +35,11 @@ _NAME = re.compile(r"^ckpt-e(\d+)-b(\d+)\.safetensors$")
 class Callback:
     """Hooks into the loop; every method receives the :class:`TrainState`.
 
-    Set ``state.stop = True`` to end training after the current batch.
+    In each epoch: ``on_epoch_begin``, ``on_batch_end`` after every
+    mini-batch, ``on_evaluate_begin`` once the mini-batches are done and the
+    epoch's measurements (training, validation and test data) begin, then
+    ``on_epoch_end`` with them in the History. Set ``state.stop = True`` to
+    end training after the current batch.
     Callbacks run inside ``np.errstate(over="ignore", invalid="ignore")``: the
     loop detects NaN/inf itself. A callback that does not override
     ``on_batch_end`` lets a compiled engine run a whole epoch in one call.
@@ -46,6 +50,8 @@ class Callback:
     def on_epoch_begin(self, state: TrainState) -> None: ...
 
     def on_batch_end(self, state: TrainState) -> None: ...
+
+    def on_evaluate_begin(self, state: TrainState) -> None: ...
 
     def on_epoch_end(self, state: TrainState) -> None: ...
 

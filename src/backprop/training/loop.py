@@ -209,6 +209,7 @@ class Loop:
         self.run_batches = None if any(map(needs_batches, callbacks)) else runner
         #: the epoch's training metrics from the steps' forward passes (None: a full pass)
         self.running = RunningMetrics(state.net, train_set) if train_metrics == "running" else None
+        state._running = self.running  # state.running_metrics() during the epoch
 
     def _call(self, hook: str) -> None:
         for cb in self.callbacks:
@@ -292,6 +293,7 @@ class Loop:
     def _end_epoch(self, last_good: list[Array]) -> bool:
         """Measure, record and decide; False when training must end."""
         state = self.state
+        self._call("on_evaluate_begin")
         t0 = time.perf_counter()
         measured = None if self.running is None else self.running.result(self.step, state.perm)
         if measured is None:

@@ -30,6 +30,7 @@ from ..types import Array
 from .history import History
 
 if TYPE_CHECKING:
+    from .running import RunningMetrics
     from .step import Step
 
 __all__ = ["TrainState", "restore"]
@@ -72,6 +73,7 @@ class TrainState:
     epoch_seconds: float = 0.0
     last_good: list[Array] | None = None
     _step: Step | None = field(default=None, repr=False)
+    _running: RunningMetrics | None = field(default=None, repr=False)
 
     @property
     def step(self) -> Step | None:
@@ -86,6 +88,21 @@ class TrainState:
     def batch_cost(self) -> float:
         """Cost C₀ of the last mini-batch, before its update (computed on demand; NaN if none)."""
         return self._step.last_cost() if self._step is not None else math.nan
+
+    def running_metrics(self) -> tuple[float, float | None, int] | None:
+        """(C, accuracy, m): the training cost and accuracy over the epoch's mini-batches so far.
+
+        The running mean over the m examples trained in this epoch until now,
+        each from its batch's forward pass before that batch's update: what the
+        History's ``train_cost``/``train_accuracy`` will hold for the epoch
+        (with ``train_metrics="running"``), known while it runs. Accuracy is
+        None for regression; the whole is None between epochs, before the
+        first batch, and with ``train_metrics="full"`` (no running sums are
+        kept). See :mod:`backprop.training.running`.
+        """
+        if self._running is None or self._step is None or self.perm is None:
+            return None
+        return self._running.so_far(self._step, self.perm)
 
     def checkpoint(self) -> tuple[Tensors, Meta]:
         """(tensors, meta): the state as arrays and a JSON-serialisable dict.
