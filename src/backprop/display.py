@@ -20,6 +20,7 @@ from collections.abc import Sequence
 from typing import Any
 
 __all__ = [
+    "format_seconds",
     "gradcheck_html",
     "gradcheck_repr",
     "history_html",
@@ -29,11 +30,27 @@ __all__ = [
     "network_html",
     "network_rows",
     "network_summary",
+    "percent",
     "text_table",
 ]
 
 #: the inline style of every HTML table (a notebook's own CSS may be absent, as on GitHub)
 _CELL = "padding: 0.15em 0.6em; text-align: {align}; font-variant-numeric: tabular-nums"
+
+
+def percent(x: float | None) -> str:
+    """``0.875`` as ``"87.50%"``; None or NaN as ``"—"``."""
+    return "—" if x is None or (isinstance(x, float) and math.isnan(x)) else f"{100 * x:.2f}%"
+
+
+def format_seconds(s: float) -> str:
+    """A duration as a clock: ``"0:41"``, ``"1:02:03"``; ``"?"`` when not finite."""
+    if not math.isfinite(s):
+        return "?"
+    s = int(round(s))
+    h, rest = divmod(s, 3600)
+    m, s = divmod(rest, 60)
+    return f"{h}:{m:02d}:{s:02d}" if h else f"{m}:{s:02d}"
 
 
 def _numeric(cell: str) -> bool:

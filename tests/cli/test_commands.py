@@ -42,12 +42,16 @@ def run_json(capsys, argv):
 
 
 def forward(path, X):
-    """a^L for X (m, n_0) from the tensors of a saved model, by hand: a^l = σ(W^l a^{l-1} + b^l)."""
+    """a^L for raw X (m, n_0) from the tensors of a saved model, by hand: the stored
+    standardisation x = (x_raw − μ) / s when the file has one, then a^l = σ(W^l a^{l-1} + b^l)."""
     from safetensors.numpy import load_file
 
     tensors = load_file(str(path))
     doc = json.loads(_metadata(path)["backprop"])
-    a = np.asarray(X, dtype=np.float64).T
+    a = np.asarray(X, dtype=np.float64)
+    if doc.get("standardize"):
+        a = (a - tensors["standardize.mean"]) / tensors["standardize.scale"]
+    a = a.T
     for l, name in enumerate(doc["activations"], start=1):
         z = tensors[f"W{l}"].astype(np.float64) @ a + tensors[f"b{l}"].astype(np.float64)[:, None]
         if name == "relu":
@@ -59,6 +63,8 @@ def forward(path, X):
             a = e / e.sum(axis=0)
         else:
             raise AssertionError(f"forward() here does not know {name}")
+    if (doc.get("standardize") or {}).get("target"):
+        return a.T * tensors["standardize.y_scale"] + tensors["standardize.y_mean"]
     return a.T
 
 
@@ -358,58 +364,15 @@ def test_ctrl_c_in_a_real_process():
     assert tail.startswith("backprop: interrupted at epoch") and "Traceback" not in text
 
 
-# -- progress bar ---------------------------------------------------------------
+# -- progress ---------------------------------------------------------------
+# The callback's own tests are in tests/training/test_progress.py; the command under a
+# real terminal in tests/cli/test_progress_pty.py.
 
 
-class FakeState:
-    def __init__(self):
-        self.epoch, self.epochs, self.batch, self.n_batches = 2, 4, 0, 100
-        self.batch_size, self.n_train = 10, 1000
-        self.history = bp.History(
-            epoch=[1], train_cost=[0.5], train_accuracy=[0.875], lr=[0.1], seconds=[1.0]
-        )
-        self.stop = False
+def test_the_cli_progress_is_the_library_s():
+    import backprop.training.progress
 
-    def batch_cost(self):
-        return 0.25
-
-
-def test_progress_bar_on_a_terminal():
-    import io
-
-    stream = io.StringIO()
-    bar = progress.Progress(stream, live=True)
-    state = FakeState()
-    bar.on_train_begin(state)
-    bar.on_epoch_begin(state)
-    for k in range(1, 101):
-        state.batch = k
-        bar.on_batch_end(state)
-    text = stream.getvalue()
-    draws = text.count("\r")
-    # rate-limited to ≤ 10 redraws a second: far fewer than 100 batches, but the last one drawn
-    assert 1 <= draws <= 5
-    line = text.split("\r\x1b[K")[-1]
-    assert "epoch 2/4" in line and "100/100" in line and "cost 0.2500" in line
-    assert "acc 87.50%" in line and "samples/s" in line and "ETA" in line
-
-
-def test_progress_plain_lines_when_not_a_terminal():
-    import io
-
-    stream = io.StringIO()
-    bar = progress.Progress(stream)
-    assert bar.live is False
-    state = FakeState()
-    state.history.val_accuracy, state.history.test_accuracy = [0.8], [0.75]
-    bar.on_train_begin(state)
-    state.batch = 100
-    bar.on_batch_end(state)
-    bar.on_epoch_end(state)
-    assert stream.getvalue() == (
-        "epoch 1/4  train cost 0.5000  train acc 87.50%  val acc 80.00%  test acc 75.00%"
-        "  lr 0.1  1.0s\n"
-    )
+    assert progress.Progress is backprop.training.progress.Progress
 
 
 # -- evaluate, predict, info ----------------------------------------------------
@@ -672,7 +635,8 @@ def test_label_column_by_header_name(tmp_path, capsys):
     assert result["test_accuracy"] >= 0.97
     for column in ("1", "-3"):
         assert results[column][0]["test_accuracy"] == result["test_accuracy"]
-        np.testing.assert_array_equal(bp.load(results[column][1]).W[1], bp.load(out).W[1])
+        same = bp.load(results[column][1]).network.W[1], bp.load(out).network.W[1]
+        np.testing.assert_array_equal(*same)
     # the features are a, b, c (the label column left out): check by hand on the test split
     ds = load_data(str(path), label_column=1, seed=0)
     classes = np.array([5, 15, 25])

@@ -7,7 +7,6 @@ JSON goes through :func:`backprop.jsonable.to_jsonable` (NaN/inf become null).
 from __future__ import annotations
 
 import json
-import math
 import os
 import sys
 from collections.abc import Iterable, Sequence
@@ -16,6 +15,7 @@ from typing import Any, TextIO
 
 import numpy as np
 
+from ..display import format_seconds, percent  # the library's, for the sub-commands
 from ..errors import ConfigError
 from ..jsonable import to_jsonable
 
@@ -70,10 +70,6 @@ def _is_number(text: str) -> bool:
     return True
 
 
-def percent(x) -> str:
-    return "—" if x is None or (isinstance(x, float) and math.isnan(x)) else f"{100 * x:.2f}%"
-
-
 def jsonable(obj: Any) -> Any:
     """``obj`` with NumPy scalars/arrays as Python values and NaN/inf as None.
 
@@ -110,12 +106,3 @@ def check_out_path(path: str | Path | None, example: str = "model.safetensors") 
         raise ConfigError(f"--out {path} is a directory; give a file name such as {p / example}")
     if not p.parent.is_dir():
         raise ConfigError(f"--out {path}: directory {p.parent} does not exist; create it first")
-
-
-def format_seconds(s: float) -> str:
-    if not math.isfinite(s):
-        return "?"
-    s = int(round(s))
-    h, rest = divmod(s, 3600)
-    m, s = divmod(rest, 60)
-    return f"{h}:{m:02d}:{s:02d}" if h else f"{m}:{s:02d}"

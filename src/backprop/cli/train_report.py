@@ -19,6 +19,7 @@ __all__ = [
     "check_plots_dir",
     "gradient_monitor",
     "header",
+    "header_fields",
     "model_metadata",
     "print_results",
     "summarize",
@@ -152,14 +153,24 @@ def print_results(result: dict, preset) -> None:
 
 
 def header(config, dataset, net) -> str:
+    """The run's header as one line (the fields of :func:`header_fields`)."""
+    return " ".join(header_fields(config, dataset, net))
+
+
+def header_fields(config, dataset, net) -> list[str]:
+    """The run's header in the pieces a narrow terminal may wrap between (joined by spaces)."""
     d = dataset.summary()
-    preset = f"preset {config['preset']}: " if config["preset"] else ""
-    return (
-        f"{preset}{net.sizes} {'/'.join(net.activations)} {net.cost_name}, "
-        f"{config['optimizer']} lr {config['lr']:g}, batch {config['batch_size']}, "
-        f"{config['epochs']} epochs, {net.dtype} | {d['name']}: {d['n_train']} train, "
-        f"{d['n_val']} validation, {d['n_test']} test"
-    )
+    preset = [f"preset {config['preset']}:"] if config["preset"] else []
+    return [
+        *preset,
+        f"{net.sizes}",
+        f"{'/'.join(net.activations)} {net.cost_name},",
+        f"{config['optimizer']} lr {config['lr']:g},",
+        f"batch {config['batch_size']},",
+        f"{config['epochs']} epochs,",
+        f"{net.dtype}",
+        f"| {d['name']}: {d['n_train']} train, {d['n_val']} validation, {d['n_test']} test",
+    ]
 
 
 def gradient_monitor(dataset):

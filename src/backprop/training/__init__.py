@@ -3,7 +3,8 @@
 :func:`train` runs epochs of mini-batch gradient descent, the source's update
 α applied to the batch-mean gradient (or momentum, Nesterov, Adam; see
 :mod:`backprop.optimizers`), and returns a :class:`History`. Nothing here
-prints: progress bars, logs and checkpoints are :class:`Callback` objects.
+prints: progress bars, logs and checkpoints are :class:`Callback` objects
+(:class:`Progress`, or ``train(..., verbose=True)``, shows training progress).
 
 One mini-batch of m examples, rows ``Xb`` of shape (m, n_0)::
 
@@ -28,7 +29,7 @@ The package, along the data flow: :mod:`~.inputs` (validate and convert the
 data once), :mod:`~.step` (the :class:`~.step.Step` protocol, the readable
 step, the engines), :mod:`~.loop` (:func:`train`), :mod:`~.metrics`
 (:func:`evaluate`, :func:`confusion_matrix`), :mod:`~.history`,
-:mod:`~.callbacks`, :mod:`~.state`.
+:mod:`~.callbacks`, :mod:`~.progress`, :mod:`~.state`.
 """
 
 from __future__ import annotations
@@ -38,6 +39,7 @@ from .history import History
 from .inputs import Dataset, prepare
 from .loop import train
 from .metrics import EVAL_CHUNK, accuracy, confusion_matrix, evaluate
+from .progress import Progress
 from .state import TrainState
 from .step import ENGINES, ReadableStep, Step, make_step, register_engine
 
@@ -48,6 +50,7 @@ __all__ = [
     "Checkpoint",
     "Dataset",
     "History",
+    "Progress",
     "ReadableStep",
     "RotatingCheckpoint",
     "Step",

@@ -71,6 +71,7 @@ def train(
     engine: str = "auto",
     comm: Any = None,
     train_metrics: str = "running",
+    verbose: bool = False,
 ) -> History:
     """Train ``net`` in place by mini-batch gradient descent; return the :class:`History`.
 
@@ -135,6 +136,10 @@ def train(
         update (``"running"``, as Keras; costs nothing), or a full pass over the
         training data after the epoch (``"full"``, ~⅓ of an epoch's arithmetic).
         See :mod:`backprop.training.running`.
+    verbose : bool
+        Show progress on stderr: adds a :class:`~backprop.training.progress.Progress`
+        to ``callbacks`` (a live line on a terminal, else one line per epoch; on
+        rank 0 only with ``comm``). The same as ``callbacks=[..., Progress()]``.
 
     Returns
     -------
@@ -144,6 +149,10 @@ def train(
     """
     if lr is None:
         lr = optim.default_lr(optimizer)
+    if verbose and (comm is None or comm.Get_rank() == 0):
+        from .progress import Progress
+
+        callbacks = [*([callbacks] if isinstance(callbacks, Callback) else callbacks), Progress()]
     if comm is not None:
         from ..distributed.training import train_distributed
 
