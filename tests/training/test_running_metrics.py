@@ -185,3 +185,32 @@ def test_running_metrics_are_none_with_a_full_pass():
     net = Network([4, 6, 3], activation="tanh", output="softmax", cost="cross-entropy", seed=2)
     train(net, X, y, epochs=1, batch_size=BS, lr=LR, seed=5, train_metrics="full", callbacks=[rec])
     assert set(map(type, rec.seen)) == {type(None)} and "evaluate_begin" in rec.hooks
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_running_metrics_after_a_resume_in_mid_epoch_cover_the_batches_since(engine):
+    X, y = data()
+    net = Network([4, 6, 3], activation="tanh", output="softmax", cost="cross-entropy", seed=2)
+    batches = np.array(per_batch_by_hand(net.copy(), X, y, seed=5))  # (35, 3): m, C₀, hits
+    saved = {}
+
+    class StopAt10(Callback):
+        def on_batch_end(self, state):
+            if state.batch == 10:
+                saved["checkpoint"] = state.checkpoint()
+                state.stop = True
+
+    train(net, X, y, epochs=1, batch_size=BS, lr=LR, seed=5, engine=engine, callbacks=[StopAt10()])
+    rec = Record()
+    train(net, X, y, epochs=1, batch_size=BS, lr=LR, seed=5, engine=engine, callbacks=[rec],
+          resume=saved["checkpoint"])  # fmt: skip
+    m, cost, hits = batches[10:].T  # batches 11 … 35
+    during = [s for s in rec.seen if s is not None]
+    assert [s[2] for s in during] == np.cumsum(m).astype(int).tolist()
+    np.testing.assert_allclose([s[0] for s in during], np.cumsum(m * cost) / np.cumsum(m),
+                               rtol=1e-10)  # fmt: skip
+    accuracy = [s[1] for s in during]
+    if engine == "jit":  # its own sums: not told the labels, as the epoch began elsewhere
+        assert accuracy == [None] * len(during)
+    else:
+        assert accuracy == pytest.approx(np.cumsum(hits) / np.cumsum(m), abs=1e-12)

@@ -100,7 +100,9 @@ class RunningMetrics:
         are scored once each, so asking after every batch costs one pass over the
         epoch's z^L in all. None when nothing was recorded yet, or when the step's
         sums are a collective (the distributed step's ``running`` property, read by
-        every rank at the epoch's end only).
+        every rank at the epoch's end only). A step keeping its own sums scores
+        accuracy only in an epoch begun here: after a resume in the epoch's
+        middle, the accuracy is None until the next epoch.
         """
         data, z = self.data, self._Z
         if self._seen and z is not None:
@@ -120,7 +122,9 @@ class RunningMetrics:
         if not isinstance(sums, np.ndarray) or sums[2] <= 0:
             return None
         m = int(sums[2])
-        return float(sums[0]) / m, (float(sums[1]) / m if data.kind else None), m
+        # resumed in the epoch's middle, the step's sums were never given the labels
+        scored = data.kind and self._whole
+        return float(sums[0]) / m, (float(sums[1]) / m if scored else None), m
 
     def result(self, step: Any, perm: Array | None) -> tuple[float, float | None] | None:
         """(C₀, accuracy) of the epoch's forward passes, or None (measure with a full pass)."""
