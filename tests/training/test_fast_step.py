@@ -18,10 +18,10 @@ import numpy as np
 import pytest
 
 import backprop as bp
-from backprop import activations, costs, fast
+from backprop import _blas, activations, costs, fast
 from backprop import optimizers as optim
 from backprop.errors import ConfigError
-from backprop.fast import _blas, tape
+from backprop.fast import tape
 from backprop.training import metrics, prepare
 from backprop.training.step import ReadableStep
 

@@ -5,12 +5,12 @@ the numbers of the readable ``Network.forward``/``Network.backward`` with
 reused buffers and a recorded tape of NumPy calls; every activation- and
 cost-specific operation comes from the kernels registered beside σ, σ' and
 δ^L in :mod:`backprop.activations` and :mod:`backprop.costs`. The optional
-BLAS binding lives in the private :mod:`backprop.fast._blas`.
+BLAS binding lives in the private :mod:`backprop._blas`.
 """
 
 from __future__ import annotations
 
-from . import _blas
+from .. import _blas
 from .evaluator import Evaluator
 from .step import FUSE_MIN_WORK, FastStep, unsupported
 

@@ -23,7 +23,7 @@ computes the same numbers for a training step (tests hold them equal to
   no further scaling: Σ_columns δ^l *is* α ∂C/∂b^l.
 * For plain SGD, BP4 and the update are one BLAS GEMM that accumulates into
   W^l: ``W ← β W − δ (a^{l-1})ᵀ`` with β = 1 − αλ/n (L2), on NumPy's own
-  OpenBLAS (:mod:`backprop.fast._blas`). Layers with enough work
+  OpenBLAS (:mod:`backprop._blas`). Layers with enough work
   (``FUSE_MIN_WORK``) also take the forward product as one accumulating
   GEMM (b^l copied into z^l, then ``z ← k W a + k z`` with the activation's
   ``prescale`` k). Without the binding (``ffi=False``, or no such library),
@@ -53,11 +53,11 @@ from typing import Any
 
 import numpy as np
 
+from .. import _blas
 from .. import optimizers as optim
 from ..errors import ConfigError
 from ..network import Network
 from ..types import Array
-from . import _blas
 from .tape import FUSE_MIN_WORK, Tape
 
 __all__ = ["FUSE_MIN_WORK", "FastStep", "unsupported"]

@@ -14,8 +14,8 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from .. import _blas
 from ..types import Array
-from . import _blas
 
 if TYPE_CHECKING:
     from .step import FastStep

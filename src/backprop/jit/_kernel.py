@@ -12,40 +12,62 @@ below, one per example)::
     g_W = (1/m) Σ_examples δ^l (a^{l-1})ᵀ + (λ/n) W^l               BP4 (+ L2)
     θ ← optimiser update of θ with g (sgd, momentum, nesterov, adam)
 
+Specialised. :func:`kernel` compiles ``run`` for one :class:`Spec` (the layer sizes,
+activations, cost, optimiser, accuracy kind, dropout and L2 on or off), all of them
+constants of the machine code: small layers' loops are unrolled and the branches not
+taken are gone ([3,4,2]/1: 130 ns a step instead of 400 with them as arguments). numba
+caches each on disk, so a configuration is compiled once per machine (≈ 2.5 s) and
+loaded after that.
+
+Products. A layer with at least ``BLAS_MIN_WEIGHTS`` weights (step.py) does its three
+products in the OpenBLAS NumPy loaded, called from the kernel by address (:func:`gemm`),
+the elementwise work staying in the kernel's loops: no Python between mini-batches, and
+the BLAS where the arithmetic is. With SGD, BP4 and the update are one accumulating
+GEMM, W ← (1 − αλ/n) W − (α/m) δᵀ a^{l-1}.
+
 Layout. W^l is ``W[l, :n_l, :n_{l-1}]`` and b^l the row after it,
 ``W[l, n_l, :n_l]``, in one array padded to the widest layer; the optimiser's
 state (momentum's v; Adam's m and v) is laid out alike in ``S1``/``S2``. Layer
-buffers hold one row of n_l values per example of the batch. δ^{l-1} is
-computed from W^l before W^l is updated, as in the readable step, where all
-gradients exist before any update. W^l is then updated row by row: the row's
-gradient is accumulated in a scratch row, then the optimiser formula is
-applied elementwise.
+buffers hold one row of n_l values per example of the batch (row-major, leading
+dimension the widest layer, as the BLAS takes them). δ^{l-1} is computed from W^l
+before W^l is updated, as in the readable step, where all gradients exist before
+any update. W^l is then updated row by row: the row's gradient is accumulated in a
+scratch row (or read from the BLAS's ``GW``), then the optimiser formula is applied
+elementwise.
 
 Scalars. Every constant the arithmetic meets is an element of ``K`` (an array
 of the network's dtype, filled by the caller), so a float32 network computes
 in float32 exactly as NumPy does with a Python float operand (NEP 50), and
 the optimiser updates are NumPy's operations in NumPy's order, except that
 the kernel is compiled with ``fastmath`` reassociation and contraction (sums
-vectorise, multiply-adds fuse): float64 results agree with the readable step
-to ~1e-15 per step, not bit for bit. NaN and inf keep their meaning.
+vectorise, multiply-adds fuse) and σ of the sigmoid is 1/(1 + e^{−z}) (the
+readable ½ tanh(z/2) + ½ to an ulp, at half the cost): float64 results agree with
+the readable step to ~1e-15 per step, not bit for bit. NaN and inf keep their meaning.
 """
 
 from __future__ import annotations
 
+import functools
 import math
+from typing import Any, NamedTuple
 
-from numba import njit  # type: ignore[import-untyped]
+import numpy as np
+from llvmlite import ir  # type: ignore[import-untyped]
+from numba import njit, types  # type: ignore[import-untyped]
+from numba.extending import intrinsic  # type: ignore[import-untyped]
 
 # activation, cost, optimiser and accuracy codes (see step.py for the mapping)
 IDENTITY, SIGMOID, TANH, RELU, LEAKY, SOFTMAX = 0, 1, 2, 3, 4, 5
 QUADRATIC, CROSS_ENTROPY = 0, 1
 SGD, MOMENTUM, NESTEROV, ADAM = 0, 1, 2, 3
 NO_ACCURACY, ARGMAX, THRESHOLD = 0, 1, 2
+NO_TRANS, TRANS = 111, 112  # cblas transpose flags
 
 # slots of K, the dtype constants
 K_ZERO, K_ONE, K_HALF, K_SLOPE, K_Q, K_INV_Q, K_LR, K_DECAY = 0, 1, 2, 3, 4, 5, 6, 7
 K_MU, K_B1, K_1MB1, K_B2, K_1MB2, K_EPS, K_STEP, K_SQRT_C2, K_M = 8, 9, 10, 11, 12, 13, 14, 15, 16
-K_SIZE = 17
+K_M_LAST = 17
+K_SIZE = 18
 # slots of H, the float64 hyperparameters (Adam's bias corrections are computed in float64)
 H_LR, H_B1, H_B2 = 0, 1, 2
 
@@ -54,11 +76,48 @@ H_LR, H_B1, H_B2 = 0, 1, 2
 _FAST = {"reassoc", "contract"}
 
 
+@intrinsic  # type: ignore[misc]
+def gemm(typingctx, at, ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc):  # type: ignore[no-untyped-def]
+    """C ← α op(A) op(B) + β C, row-major, by the cblas ``?gemm64_`` at address ``at``.
+
+    ``A``, ``B``, ``C`` are addresses (``array.ctypes.data`` + an offset), ``ta``/``tb``
+    ``NO_TRANS`` or ``TRANS``; ``alpha``/``beta`` in the operands' dtype (float32: sgemm,
+    float64: dgemm; the caller passes the matching address). The address is an argument,
+    not a constant, so the kernels that call it stay cacheable on disk.
+    """
+    sig = types.void(at, ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc)
+
+    def codegen(context, builder, signature, args):  # type: ignore[no-untyped-def]
+        i32, i64, ptr = ir.IntType(32), ir.IntType(64), ir.IntType(8).as_pointer()
+        real = context.get_value_type(signature.args[6])
+        fn_type = ir.FunctionType(
+            ir.VoidType(), [i32, i32, i32, i64, i64, i64, real, ptr, i64, ptr, i64, real, ptr, i64]
+        )
+        fn = builder.inttoptr(args[0], fn_type.as_pointer())
+
+        def flag(v):  # type: ignore[no-untyped-def]
+            return builder.trunc(v, i32) if v.type.width > 32 else builder.sext(v, i32)
+
+        def size(v):  # type: ignore[no-untyped-def]
+            return builder.sext(v, i64) if v.type.width < 64 else v
+
+        _, ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc = args
+        row_major = ir.Constant(i32, 101)
+        builder.call(fn, [
+            row_major, flag(ta), flag(tb), size(M), size(N), size(K), alpha,
+            builder.inttoptr(A, ptr), size(lda), builder.inttoptr(B, ptr), size(ldb), beta,
+            builder.inttoptr(C, ptr), size(ldc),
+        ])  # fmt: skip
+        return context.get_dummy_value()
+
+    return sig, codegen
+
+
 @njit(cache=True, inline="always")
-def _sigma(code, z, zero, half, slope):  # type: ignore[no-untyped-def]
-    """σ(z) for an elementwise activation, in NumPy's operations."""
-    if code == SIGMOID:
-        return half * math.tanh(half * z) + half  # ½ tanh(z/2) + ½
+def _sigma(code, z, zero, one, slope):  # type: ignore[no-untyped-def]
+    """σ(z) for an elementwise activation."""
+    if code == SIGMOID:  # 1/(1 + e^{−z}): the readable ½ tanh(z/2) + ½ to an ulp, 2× faster
+        return one / (one + math.exp(-z))
     if code == TANH:
         return math.tanh(z)
     if code == RELU:
@@ -88,206 +147,271 @@ def _softplus(x):  # type: ignore[no-untyped-def]
     return max(x, 0.0) + math.log1p(math.exp(-abs(x)))
 
 
-# One function, on purpose (and longer than the style's 60 lines): numba increfs and
-# decrefs every array argument of every call it does not inline away, an atomic
-# operation each; split into per-layer helpers, a [3,4,2]/1 step spent most of its time
-# in those (≈80 atomics a step). Only scalar helpers are called in the loops below.
-# fmt: off
-@njit(cache=True, fastmath=_FAST)
-def run(  # type: ignore[no-untyped-def]
-    X, T, perm, bs, first, stop, labels, kind, sizes, acts, cost, opt,
-    W, S1, S2, A, Pr, D, Zout, G, U, K, H, t0, out,
-):
-    # fmt: on
-    """Train on mini-batches ``first``..``stop − 1`` of ``perm``; return how many were done.
+class Spec(NamedTuple):
+    """What a compiled kernel is specialised for: constants of the machine code it becomes.
 
-    W^l is ``W[l, :n_l, :n_{l-1}]`` and b^l is row n_l, ``W[l, n_l, :n_l]`` (padded to
-    the widest layer; ``S1``/``S2`` alike hold the optimiser's state). Per-example rows
-    of layer l: ``A[l, k]`` (a^l; a^0 the inputs), ``Pr[l, k]`` (σ'(z^l) ∘ r^l/q),
-    ``D[l, k]`` (δ^l), ``Zout[k]`` (z^L), at least ``bs`` rows each. Batch b holds rows
-    ``perm[b·bs : min((b + 1)·bs, n)]``, n = len(perm). Stops after the first batch
-    that leaves b^L[0] non-finite (it counts as done). ``out[:3]`` gains Σ C_x, Σ hits
-    and the number of examples, from each batch's forward pass before its update;
-    ``out[3]`` is the last batch's C₀. ``U`` holds the dropout uniforms of these
-    batches in the readable step's order (per batch, per hidden layer, (n_l, m), C order).
+    ``sizes`` [n_0, …, n_L]; ``acts`` the activation codes (``acts[0]`` unused); the
+    cost, optimiser and accuracy codes; whether dropout and the L2 term are on.
     """
-    n, L, n0 = perm.shape[0], sizes.shape[0] - 1, sizes[0]
-    zero, one, half, slope = K[K_ZERO], K[K_ONE], K[K_HALF], K[K_SLOPE]
-    q, inv_q, lr, lam = K[K_Q], K[K_INV_Q], K[K_LR], K[K_DECAY]
-    mu, b1, omb1, b2, omb2, eps = K[K_MU], K[K_B1], K[K_1MB1], K[K_B2], K[K_1MB2], K[K_EPS]
-    dropout, decay = q < one, lam != zero
-    out_code, nL = acts[L], sizes[L]
+
+    sizes: tuple[int, ...]
+    acts: tuple[int, ...]
+    cost: int
+    opt: int
+    kind: int
+    dropout: bool
+    decay: bool
+    #: per layer l (index 0 unused): whether its products go to the BLAS (``gemm``)
+    blas: tuple[bool, ...]
+
+
+@functools.cache
+def kernel(spec: Spec) -> Any:
+    """The kernel ``run`` compiled for ``spec``, from numba's disk cache when it was before.
+
+    Every field of ``spec`` is a closure constant of ``run``: numba compiles the loops
+    with their bounds and branches known (fully unrolled on small layers, the unused
+    activations, costs and optimisers gone), and keys its disk cache on their values,
+    so each configuration is compiled once per machine and then only loaded.
+    """
+    sizes, acts, cost, opt, kind, dropout, decay, blas = spec
+    L = len(sizes) - 1
+    n0, nL, out_code = sizes[0], sizes[L], acts[L]
     prime_out = cost == QUADRATIC and out_code != SOFTMAX
-    step, sc2 = zero, one
-    uo, hits, count, tot_c, batch_c, m = (
-        0,
-        0,
-        0,
-        0.0,
-        0.0,
-        1,
-    )  # (written to ``out`` at the end: a store to an
-    # array inside the loop could alias the others and keep values from registers)
-    for b in range(first, stop):
-        s0 = b * bs
-        m = min(s0 + bs, n) - s0
-        K[K_M] = m  # m in the dtype, as NumPy divides by it
-        mm = K[K_M]
-        if opt == ADAM:  # bias corrections in float64, as optimizers.Adam computes them
-            t = float(t0 + (b - first) + 1)
-            K[K_STEP] = H[H_LR] / (1.0 - math.pow(H[H_B1], t))
-            K[K_SQRT_C2] = math.sqrt(1.0 - math.pow(H[H_B2], t))
-            step, sc2 = K[K_STEP], K[K_SQRT_C2]
-        for k in range(m):  # a^0: the batch's rows of X
-            r = perm[s0 + k]
-            for j in range(n0):
-                A[0, k, j] = X[r, j]
-        # ---- forward: z^l = W^l a^{l-1} + b^l, a^l = σ(z^l) ∘ r^l/q, σ'(z^l) ∘ r^l/q ----
-        for l in range(1, L + 1):
-            n_out, n_in, code = sizes[l], sizes[l - 1], acts[l]
-            hidden = l < L
-            for k in range(m):
-                for i in range(n_out):
-                    s = zero
-                    for j in range(n_in):
-                        s += W[l, i, j] * A[l - 1, k, j]
-                    s = s + W[l, n_out, i]
-                    if hidden:
-                        A[l, k, i] = s
-                    else:
-                        Zout[k, i] = s
-                if code == SOFTMAX:  # a = e^{z − max} / Σ e^{z − max}
-                    zmax = Zout[k, 0]
-                    for i in range(1, n_out):
-                        if Zout[k, i] > zmax or Zout[k, i] != Zout[k, i]:
-                            zmax = Zout[k, i]
-                    s = zero
-                    for i in range(n_out):
-                        e = math.exp(Zout[k, i] - zmax)
-                        A[l, k, i] = e
-                        s += e
-                    for i in range(n_out):
-                        A[l, k, i] = A[l, k, i] / s
-                    continue
-                for i in range(n_out):
-                    z = A[l, k, i] if hidden else Zout[k, i]
-                    a = _sigma(code, z, zero, half, slope)
-                    p = _prime(code, z, a, zero, one, slope) if (hidden or prime_out) else one
-                    if dropout and hidden:  # inverted dropout: r = [u < q], mask r/q
-                        r = inv_q if U[uo + i * m + k] < q else zero
-                        a = a * r
-                        p = p * r
-                    A[l, k, i] = a
-                    Pr[l, k, i] = p
-            if dropout and hidden:
-                uo += n_out * m
-        # ---- running cost/accuracy, then BP1: δ^L -------------------------------
-        batch_c = 0.0
-        for k in range(m):
-            r = perm[s0 + k]
-            c = 0.0  # C_x in float64, from z^L as costs.py computes it
-            if cost == QUADRATIC:  # ½‖a − t‖²
-                for i in range(nL):
-                    e = float(A[L, k, i]) - float(T[r, i])
-                    c += e * e
-                c *= 0.5
-            elif out_code == SOFTMAX:  # −Σ t_j (z_j − max − ln Σ e^{z − max})
-                zm = float(Zout[k, 0])
-                for i in range(1, nL):
-                    zm = max(zm, float(Zout[k, i]))
-                e = 0.0
-                for i in range(nL):
-                    e += math.exp(float(Zout[k, i]) - zm)
-                e = math.log(e)
-                for i in range(nL):
-                    c -= float(T[r, i]) * (float(Zout[k, i]) - zm - e)
-            else:  # sigmoid: Σ t softplus(−z) + (1 − t) softplus(z)
-                for i in range(nL):
-                    zi, ti = float(Zout[k, i]), float(T[r, i])
-                    c += ti * _softplus(-zi) + (1.0 - ti) * _softplus(zi)
-            batch_c += c
-            if kind == ARGMAX:  # the first largest output, as np.argmax
-                best = 0
-                for i in range(1, nL):
-                    if A[L, k, i] > A[L, k, best]:
-                        best = i
-                hits += 1 if best == labels[r] else 0
-            elif kind == THRESHOLD:
-                hits += 1 if (A[L, k, 0] > 0.5) == (labels[r] == 1) else 0
-            if cost == CROSS_ENTROPY:  # σ' cancels: δ^L = a^L − t
-                for i in range(nL):
-                    D[L, k, i] = A[L, k, i] - T[r, i]
-            elif out_code == SOFTMAX:  # δ = a ∘ (g − Σ_i a_i g_i), g = a − t
-                s = zero
-                for i in range(nL):
-                    D[L, k, i] = A[L, k, i] - T[r, i]
-                    s += A[L, k, i] * D[L, k, i]
-                for i in range(nL):
-                    D[L, k, i] = A[L, k, i] * (D[L, k, i] - s)
-            else:  # δ^L = (a^L − t) ∘ σ'(z^L)
-                for i in range(nL):
-                    D[L, k, i] = (A[L, k, i] - T[r, i]) * Pr[L, k, i]
-        count += m
-        tot_c += batch_c
-        for l in range(L, 0, -1):
-            n_out, n_in = sizes[l], sizes[l - 1]
-            # ---- BP2: δ^{l-1} = ((W^l)ᵀ δ^l) ∘ σ'(z^{l-1}) ∘ r/q, W^l before its update
-            if l > 1:
+
+    # One function, on purpose (and longer than the style's 60 lines): numba increfs and
+    # decrefs every array argument of every call it does not inline away, an atomic
+    # operation each; split into per-layer helpers, a [3,4,2]/1 step spent most of its
+    # time in those (≈80 atomics a step). Only scalar helpers are called in the loops below.
+    # fmt: off
+    @njit(cache=True, fastmath=_FAST)
+    def run(  # type: ignore[no-untyped-def]
+        X, T, perm, bs, first, stop, labels, W, S1, S2, A, Pr, D, Zout, G, GW, U, K, H, t0,
+        out, gemm_at,
+    ):
+        # fmt: on
+        """Train on mini-batches ``first``..``stop − 1`` of ``perm``; return how many were done.
+
+        W^l is ``W[l, :n_l, :n_{l-1}]`` and b^l is row n_l, ``W[l, n_l, :n_l]`` (padded to
+        the widest layer; ``S1``/``S2`` alike hold the optimiser's state). Per-example rows
+        of layer l: ``A[l, k]`` (a^l; a^0 the inputs), ``Pr[l, k]`` (σ'(z^l) ∘ r^l/q),
+        ``D[l, k]`` (δ^l), ``Zout[k]`` (z^L), at least ``bs`` rows each. Batch b holds rows
+        ``perm[b·bs : min((b + 1)·bs, n)]``, n = len(perm). Stops after the first batch
+        that leaves b^L[0] non-finite (it counts as done). ``out[:3]`` gains Σ C_x, Σ hits
+        and the number of examples, from each batch's forward pass before its update;
+        ``out[3]`` is the last batch's C₀. ``U`` holds the dropout uniforms of these
+        batches in the readable step's order (per batch, per hidden layer, (n_l, m), C order).
+        """
+        n = perm.shape[0]
+        zero, one, slope = K[K_ZERO], K[K_ONE], K[K_SLOPE]
+        q, inv_q, lr, lam = K[K_Q], K[K_INV_Q], K[K_LR], K[K_DECAY]
+        mu, b1, omb1, b2, omb2, eps = K[K_MU], K[K_B1], K[K_1MB1], K[K_B2], K[K_1MB2], K[K_EPS]
+        m_full, m_last = K[K_M], K[K_M_LAST]  # bs and the last batch's size, in the dtype
+        w = W.shape[2]  # the leading dimension of every layer's rows (the widest layer)
+        # addresses for the BLAS (signed: uint64 + int64 would make a float)
+        a_at0, al = np.intp(A.ctypes.data), A.strides[0]
+        w_at0, wl = np.intp(W.ctypes.data), W.strides[0]
+        d_at, dl = np.intp(D.ctypes.data), D.strides[0]
+        zo_at, gw_at = np.intp(Zout.ctypes.data), np.intp(GW.ctypes.data)
+        step, sc2 = zero, one
+        # (the sums are written to ``out`` at the end: a store to an array inside the
+        # loop could alias the others and keep values from staying in registers)
+        uo, hits, count, tot_c, batch_c, m = 0, 0, 0, 0.0, 0.0, 1
+        for b in range(first, stop):
+            s0 = b * bs
+            m = min(s0 + bs, n) - s0
+            mm = m_full if m == bs else m_last  # m in the dtype, as NumPy divides by it
+            if opt == ADAM:  # bias corrections in float64, as optimizers.Adam computes them
+                t = float(t0 + (b - first) + 1)
+                K[K_STEP] = H[H_LR] / (1.0 - math.pow(H[H_B1], t))
+                K[K_SQRT_C2] = math.sqrt(1.0 - math.pow(H[H_B2], t))
+                step, sc2 = K[K_STEP], K[K_SQRT_C2]
+            for k in range(m):  # a^0: the batch's rows of X
+                r = perm[s0 + k]
+                for j in range(n0):
+                    A[0, k, j] = X[r, j]
+            # ---- forward: z^l = W^l a^{l-1} + b^l, a^l = σ(z^l) ∘ r^l/q, σ'(z^l) ∘ r^l/q ----
+            for l in range(1, L + 1):
+                n_out, n_in, code = sizes[l], sizes[l - 1], acts[l]
+                hidden = l < L
+                if blas[l]:  # z (m, n_out) = a^{l-1} (m, n_in) (W^l)ᵀ, then + b^l below
+                    z_at, ldz = (a_at0 + l * al, w) if hidden else (zo_at, nL)
+                    gemm(
+                        gemm_at, NO_TRANS, TRANS, m, n_out, n_in, one,
+                        a_at0 + (l - 1) * al, w, w_at0 + l * wl,
+                        w, zero, z_at, ldz,
+                    )  # fmt: skip
                 for k in range(m):
-                    for j in range(n_in):
-                        D[l - 1, k, j] = zero
                     for i in range(n_out):
-                        c = D[l, k, i]
-                        for j in range(n_in):
-                            D[l - 1, k, j] += c * W[l, i, j]
-                    for j in range(n_in):
-                        D[l - 1, k, j] = D[l - 1, k, j] * Pr[l - 1, k, j]
-            # ---- BP4 + the update, one row i of W^l (i = n_out: BP3 and b^l) ----------
-            for i in range(n_out + 1):  # row n_out of W[l] is b^l
-                cnt = n_in if i < n_out else n_out
-                if i < n_out:  # g = (1/m) Σ_k δ_i a^{l-1} (+ (λ/n) W_i)
-                    for j in range(n_in):
-                        G[j] = zero
-                    for k in range(m):
-                        c = D[l, k, i]
-                        for j in range(n_in):
-                            G[j] += c * A[l - 1, k, j]
-                    for j in range(n_in):
-                        G[j] = G[j] / mm
-                        if decay:
-                            G[j] = G[j] + lam * W[l, i, j]
-                else:  # g = (1/m) Σ_k δ
-                    for j in range(n_out):
+                        if blas[l]:
+                            s = (A[l, k, i] if hidden else Zout[k, i]) + W[l, n_out, i]
+                        else:
+                            s = zero
+                            for j in range(n_in):
+                                s += W[l, i, j] * A[l - 1, k, j]
+                            s = s + W[l, n_out, i]
+                        if hidden:
+                            A[l, k, i] = s
+                        else:
+                            Zout[k, i] = s
+                    if code == SOFTMAX:  # a = e^{z − max} / Σ e^{z − max}
+                        zmax = Zout[k, 0]
+                        for i in range(1, n_out):
+                            if Zout[k, i] > zmax or Zout[k, i] != Zout[k, i]:
+                                zmax = Zout[k, i]
                         s = zero
+                        for i in range(n_out):
+                            e = math.exp(Zout[k, i] - zmax)
+                            A[l, k, i] = e
+                            s += e
+                        for i in range(n_out):
+                            A[l, k, i] = A[l, k, i] / s
+                        continue
+                    for i in range(n_out):
+                        z = A[l, k, i] if hidden else Zout[k, i]
+                        a = _sigma(code, z, zero, one, slope)
+                        p = _prime(code, z, a, zero, one, slope) if (hidden or prime_out) else one
+                        if dropout and hidden:  # inverted dropout: r = [u < q], mask r/q
+                            r = inv_q if U[uo + i * m + k] < q else zero
+                            a = a * r
+                            p = p * r
+                        A[l, k, i] = a
+                        Pr[l, k, i] = p
+                if dropout and hidden:
+                    uo += n_out * m
+            # ---- running cost/accuracy, then BP1: δ^L -------------------------------
+            batch_c = 0.0
+            for k in range(m):
+                r = perm[s0 + k]
+                c = 0.0  # C_x in float64, from z^L as costs.py computes it
+                if cost == QUADRATIC:  # ½‖a − t‖²
+                    for i in range(nL):
+                        e = float(A[L, k, i]) - float(T[r, i])
+                        c += e * e
+                    c *= 0.5
+                elif out_code == SOFTMAX:  # −Σ t_j (z_j − max − ln Σ e^{z − max})
+                    zm = float(Zout[k, 0])
+                    for i in range(1, nL):
+                        zm = max(zm, float(Zout[k, i]))
+                    e = 0.0
+                    for i in range(nL):
+                        e += math.exp(float(Zout[k, i]) - zm)
+                    e = math.log(e)
+                    for i in range(nL):
+                        c -= float(T[r, i]) * (float(Zout[k, i]) - zm - e)
+                else:  # sigmoid: Σ t softplus(−z) + (1 − t) softplus(z)
+                    for i in range(nL):
+                        zi, ti = float(Zout[k, i]), float(T[r, i])
+                        c += ti * _softplus(-zi) + (1.0 - ti) * _softplus(zi)
+                batch_c += c
+                if kind == ARGMAX:  # the first largest output, as np.argmax
+                    best = 0
+                    for i in range(1, nL):
+                        if A[L, k, i] > A[L, k, best]:
+                            best = i
+                    hits += 1 if best == labels[r] else 0
+                elif kind == THRESHOLD:
+                    hits += 1 if (A[L, k, 0] > 0.5) == (labels[r] == 1) else 0
+                if cost == CROSS_ENTROPY:  # σ' cancels: δ^L = a^L − t
+                    for i in range(nL):
+                        D[L, k, i] = A[L, k, i] - T[r, i]
+                elif out_code == SOFTMAX:  # δ = a ∘ (g − Σ_i a_i g_i), g = a − t
+                    s = zero
+                    for i in range(nL):
+                        D[L, k, i] = A[L, k, i] - T[r, i]
+                        s += A[L, k, i] * D[L, k, i]
+                    for i in range(nL):
+                        D[L, k, i] = A[L, k, i] * (D[L, k, i] - s)
+                else:  # δ^L = (a^L − t) ∘ σ'(z^L)
+                    for i in range(nL):
+                        D[L, k, i] = (A[L, k, i] - T[r, i]) * Pr[L, k, i]
+            count += m
+            tot_c += batch_c
+            for l in range(L, 0, -1):
+                n_out, n_in = sizes[l], sizes[l - 1]
+                # ---- BP2: δ^{l-1} = ((W^l)ᵀ δ^l) ∘ σ'(z^{l-1}) ∘ r/q, W^l before its update
+                if l > 1 and blas[l]:  # (m, n_in) = δ^l (m, n_out) W^l (n_out, n_in)
+                    gemm(
+                        gemm_at, NO_TRANS, NO_TRANS, m, n_in, n_out, one, d_at + l * dl, w,
+                        w_at0 + l * wl, w, zero, d_at + (l - 1) * dl, w,
+                    )  # fmt: skip
+                if l > 1:
+                    for k in range(m):
+                        if not blas[l]:
+                            for j in range(n_in):
+                                D[l - 1, k, j] = zero
+                            for i in range(n_out):
+                                c = D[l, k, i]
+                                for j in range(n_in):
+                                    D[l - 1, k, j] += c * W[l, i, j]
+                        for j in range(n_in):
+                            D[l - 1, k, j] = D[l - 1, k, j] * Pr[l - 1, k, j]
+                # ---- BP4 + the update, one row i of W^l (i = n_out: BP3 and b^l) ----------
+                a_at, w_at = a_at0 + (l - 1) * al, w_at0 + l * wl
+                if blas[l] and opt == SGD:  # W ← (1 − αλ/n) W − (α/m) δᵀ a^{l-1}: one GEMM
+                    gemm(
+                        gemm_at, TRANS, NO_TRANS, n_out, n_in, m, -(lr / mm), d_at + l * dl, w,
+                        a_at, w, one - lr * lam if decay else one, w_at, w,
+                    )  # fmt: skip
+                elif blas[l]:  # ∂C/∂W (n_out, n_in) = (1/m) δᵀ a^{l-1}, the update row by row
+                    gemm(
+                        gemm_at, TRANS, NO_TRANS, n_out, n_in, m, one / mm, d_at + l * dl, w,
+                        a_at, w, zero, gw_at, w,
+                    )  # fmt: skip
+                for i in range(n_out + 1):  # row n_out of W[l] is b^l
+                    cnt = n_in if i < n_out else n_out
+                    if i < n_out and blas[l] and opt == SGD:
+                        continue  # updated by the GEMM above
+                    if i < n_out and blas[l]:
+                        for j in range(n_in):
+                            G[j] = GW[i, j]
+                            if decay:
+                                G[j] = G[j] + lam * W[l, i, j]
+                    elif i < n_out:  # g = (1/m) Σ_k δ_i a^{l-1} (+ (λ/n) W_i)
+                        for j in range(n_in):
+                            G[j] = zero
                         for k in range(m):
-                            s += D[l, k, j]
-                        G[j] = s / mm
-                for j in range(cnt):
-                    g = G[j]
-                    if opt == SGD:  # θ ← θ − α g
-                        W[l, i, j] = W[l, i, j] - lr * g
-                    elif opt == ADAM:  # PyTorch's Adam
-                        mo = S1[l, i, j] * b1
-                        mo = mo + omb1 * g  # m ← β₁ m + (1 − β₁) g
-                        v = S2[l, i, j] * b2
-                        v = v + omb2 * (g * g)  # v ← β₂ v + (1 − β₂) g²
-                        S1[l, i, j] = mo
-                        S2[l, i, j] = v
-                        d = math.sqrt(v) / sc2 + eps  # √v̂ + ε
-                        W[l, i, j] = W[l, i, j] - step * (mo / d)
-                    else:  # v ← μ v − α g
-                        v = S1[l, i, j] * mu
-                        v = v - lr * g
-                        S1[l, i, j] = v
-                        if opt == NESTEROV:  # θ ← θ + μ v − α g
-                            W[l, i, j] = W[l, i, j] + (mu * v - lr * g)
-                        else:  # θ ← θ + v
-                            W[l, i, j] = W[l, i, j] + v
-        if not math.isfinite(W[L, nL, 0]):  # b^L_0
-            break
-    out[0] += tot_c
-    out[1] += hits
-    out[2] += count
-    if stop > first:
-        out[3] = batch_c / m
-    return b - first + 1 if stop > first else 0
+                            c = D[l, k, i]
+                            for j in range(n_in):
+                                G[j] += c * A[l - 1, k, j]
+                        for j in range(n_in):
+                            G[j] = G[j] / mm
+                            if decay:
+                                G[j] = G[j] + lam * W[l, i, j]
+                    else:  # g = (1/m) Σ_k δ
+                        for j in range(n_out):
+                            s = zero
+                            for k in range(m):
+                                s += D[l, k, j]
+                            G[j] = s / mm
+                    for j in range(cnt):
+                        g = G[j]
+                        if opt == SGD:  # θ ← θ − α g
+                            W[l, i, j] = W[l, i, j] - lr * g
+                        elif opt == ADAM:  # PyTorch's Adam
+                            mo = S1[l, i, j] * b1
+                            mo = mo + omb1 * g  # m ← β₁ m + (1 − β₁) g
+                            v = S2[l, i, j] * b2
+                            v = v + omb2 * (g * g)  # v ← β₂ v + (1 − β₂) g²
+                            S1[l, i, j] = mo
+                            S2[l, i, j] = v
+                            d = math.sqrt(v) / sc2 + eps  # √v̂ + ε
+                            W[l, i, j] = W[l, i, j] - step * (mo / d)
+                        else:  # v ← μ v − α g
+                            v = S1[l, i, j] * mu
+                            v = v - lr * g
+                            S1[l, i, j] = v
+                            if opt == NESTEROV:  # θ ← θ + μ v − α g
+                                W[l, i, j] = W[l, i, j] + (mu * v - lr * g)
+                            else:  # θ ← θ + v
+                                W[l, i, j] = W[l, i, j] + v
+            if not math.isfinite(W[L, nL, 0]):  # b^L_0
+                break
+        out[0] += tot_c
+        out[1] += hits
+        out[2] += count
+        if stop > first:
+            out[3] = batch_c / m
+        return b - first + 1 if stop > first else 0
+
+    return run

@@ -26,11 +26,12 @@ Around the kernel (see ``_kernel.py``):
 from __future__ import annotations
 
 import math
+import time
 from typing import Any
 
 import numpy as np
 
-from .. import activations, costs
+from .. import _blas, activations, costs
 from .. import optimizers as optim
 from . import _kernel as K_
 
@@ -46,6 +47,9 @@ _COST_CODES: dict[type, int] = {costs.Quadratic: K_.QUADRATIC, costs.CrossEntrop
 _KIND_CODES: dict[str | None, int] = {None: K_.NO_ACCURACY, "argmax": K_.ARGMAX, "threshold": 2}
 #: dropout uniforms drawn per kernel call at most (the range is split beyond it)
 MAX_UNIFORMS = 1 << 22
+#: a layer with at least this many weights n_l·n_{l−1} does its products in the BLAS
+#: NumPy loaded (smaller ones in the kernel's own loops, where a call would cost more)
+BLAS_MIN_WEIGHTS = 1024
 
 
 def unsupported(net: Any, optimizer: Any = None) -> str | None:
@@ -134,12 +138,26 @@ class JitStep:
         self.batch_size = 0
         self._buffers(1)
         self.G = np.zeros(w, dt)
+        blas = _blas.binding()
+        #: which layers' products go to the BLAS (index 0 unused), and its GEMM's address
+        self.blas = tuple(
+            l > 0 and blas is not None and sizes[l] * sizes[l - 1] >= BLAS_MIN_WEIGHTS
+            for l in range(L + 1)
+        )
+        self._gemm_at = blas.address(dt) if blas is not None and any(self.blas) else 0
+        # ∂C/∂W^l of a BLAS layer, for the optimisers other than SGD (which fuses it)
+        self.GW = np.zeros((w, w) if any(self.blas) and self.opt != K_.SGD else (1, 1), dt)
         self.K = np.zeros(K_.K_SIZE, dt)
         self.H = np.zeros(3, np.float64)
         self._no_uniforms = np.zeros(1, dt)
         self._hidden = sum(sizes[1:L])
         #: Σ C_x, Σ hits, examples from the forward passes since reset_running(); the last C₀
         self.running = np.zeros(4, np.float64)
+        self._kernels: dict[K_.Spec, Any] = {}
+        #: seconds spent compiling (or loading from numba's disk cache) this step's kernels
+        self.compile_seconds = 0.0
+        #: whether the last kernel compiled for this step came from numba's disk cache
+        self.kernel_from_cache = False
 
     @property
     def params(self) -> list[np.ndarray]:
@@ -196,17 +214,20 @@ class JitStep:
         lab = labels if labels is not None else np.zeros(len(X), np.intp)
         kind_code = _KIND_CODES[kind if labels is not None else None]
         perm = np.asarray(perm, np.int64)
+        self.K[K_.K_M] = batch_size
+        self.K[K_.K_M_LAST] = n - (math.ceil(n / batch_size) - 1) * batch_size
         done, b = 0, first
         try:
             while b < stop:
                 end = self._chunk_end(b, stop, batch_size)
                 U = self._uniforms(b, end, n, batch_size)
                 t0 = self.optimizer.t if self.opt == K_.ADAM else 0  # type: ignore[attr-defined]
-                k = K_.run(
-                    X, T, perm, batch_size, b, end, lab, kind_code, self.sizes, self.acts,
-                    self.cost, self.opt, self.W, self.S1, self.S2, self.A, self.Pr, self.D,
-                    self.Zout, self.G, U, self.K, self.H, t0, self.running,
+                args = (
+                    X, T, perm, batch_size, b, end, lab, self.W, self.S1, self.S2, self.A,
+                    self.Pr, self.D, self.Zout, self.G, self.GW, U, self.K, self.H, t0,
+                    self.running, self._gemm_at,
                 )  # fmt: skip
+                k = self._kernel(kind_code, args)(*args)
                 done += k
                 if self.opt == K_.ADAM:
                     self.optimizer.t += k  # type: ignore[attr-defined]
@@ -217,6 +238,28 @@ class JitStep:
             self._store()
         self._last_cost = float(self.running[3])
         return done
+
+    def _kernel(self, kind: int, args: tuple[Any, ...]) -> Any:
+        """The kernel compiled for this network, optimiser and accuracy ``kind`` code.
+
+        Compiled for ``args``' types on first use, or loaded from numba's disk cache;
+        the seconds that took are added to :attr:`compile_seconds`.
+        """
+        spec = K_.Spec(
+            tuple(self.net.sizes), tuple(int(a) for a in self.acts), self.cost, self.opt,
+            kind, self.keep < 1.0, self.decay != 0.0, self.blas,
+        )  # fmt: skip
+        run = self._kernels.get(spec)
+        if run is None:
+            from numba import typeof  # type: ignore[import-untyped]
+
+            t = time.perf_counter()
+            run = K_.kernel(spec)
+            run.compile(tuple(typeof(a) for a in args))
+            self.compile_seconds += time.perf_counter() - t
+            self.kernel_from_cache = bool(sum(run.stats.cache_hits.values()))
+            self._kernels[spec] = run
+        return run
 
     def __call__(self, X: np.ndarray, T: np.ndarray, idx: np.ndarray, lr: float) -> None:
         """Train on the one mini-batch of rows ``idx`` (the per-batch step interface)."""

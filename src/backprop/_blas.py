@@ -1,8 +1,9 @@
-"""An accumulating GEMM on the OpenBLAS that NumPy itself loaded (private to :mod:`backprop.fast`).
+"""The accumulating GEMM of the OpenBLAS that NumPy itself loaded.
 
 The fast step fuses BP4 and the SGD update into one ``C ← α A B + β C`` call
-(``cblas_?gemm``), which NumPy does not expose. This module binds it, and only
-it, under these rules:
+(``cblas_?gemm``), which NumPy does not expose; the compiled engine
+(:mod:`backprop.jit`) calls the same function from its kernel by address.
+This module binds it, and only it, under these rules:
 
 * **The library NumPy loaded, nothing else.** Its path comes from what is
   loaded in this process (threadpoolctl's ``threadpool_info()``, or
@@ -35,7 +36,7 @@ from typing import Any
 
 import numpy as np
 
-from ..types import Array
+from .types import Array
 
 __all__ = ["Binding", "binding", "gemm_args", "real"]
 
@@ -57,6 +58,10 @@ class Binding:
     def gemm(self, dtype: Any) -> Gemm:
         """The GEMM for float32 or float64."""
         return self.sgemm if np.dtype(dtype) == np.float32 else self.dgemm
+
+    def address(self, dtype: Any) -> int:
+        """The GEMM's address for float32 or float64, for compiled code to call."""
+        return int(ctypes.cast(self.gemm(dtype), ctypes.c_void_p).value or 0)  # type: ignore[arg-type]
 
 
 @functools.cache
