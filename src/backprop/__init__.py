@@ -24,7 +24,9 @@ from .errors import (
 from .explain.model import Explanation as _Explanation
 from .explain.model import set_html_renderer as _set_html_renderer
 from .gradcheck import GradcheckResult, gradcheck
+from .model import Model
 from .network import Gradients, Layers, Network, Trace
+from .preprocessing import Standardizer
 from .version import __version__
 
 __all__ = [
@@ -37,8 +39,10 @@ __all__ = [
     "GradcheckResult",
     "Gradients",
     "Layers",
+    "Model",
     "ModelFileError",
     "Network",
+    "Standardizer",
     "Trace",
     "gradcheck",
     "__version__",
@@ -50,6 +54,7 @@ _LAZY = {
     "History": ("training", "History"),
     "Callback": ("training", "Callback"),
     "Checkpoint": ("training", "Checkpoint"),
+    "Progress": ("training", "Progress"),
     "TrainState": ("training", "TrainState"),
     "evaluate": ("training", "evaluate"),
     "load": ("io", "load"),

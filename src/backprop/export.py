@@ -14,6 +14,12 @@ which is exactly ONNX ``Gemm(A, W, b, transB=1)`` and ``torch.nn.Linear``
   dynamic batch dimension) for ONNX Runtime and friends.
 * :func:`to_torch` / :func:`from_torch` — an ``nn.Sequential`` of ``Linear``
   and activation modules, and back; the weights travel bit for bit.
+
+A :class:`~backprop.Model` (a network and its standardisation) is exported with the
+standardisation as explicit steps, so the exported model takes raw rows like
+``Model.predict``: ONNX ``Sub(mean)``, ``Div(scale)`` before the first Gemm (and
+``Mul(y_scale)``, ``Add(y_mean)`` after the output for a standardised target); PyTorch
+a :class:`Standardize` module first (and an :class:`Unstandardize` last).
 * :func:`to_torch_state_dict` / :func:`save_torch` — the ``state_dict`` of that
   Sequential, for ``torch.load(path, weights_only=True)``.
 
@@ -23,14 +29,17 @@ them, and a missing one is reported with the ``pip install`` that fixes it.
 
 from __future__ import annotations
 
+import functools
 import os
 from collections.abc import Mapping
 
 import numpy as np
 
 from . import activations, costs
-from .errors import ConfigError, ModelFileError
+from .errors import BackpropError, ConfigError, ModelFileError
+from .model import Model
 from .network import Network
+from .preprocessing import Standardizer
 
 #: the ONNX opset written by default (ONNX Runtime has supported it since 1.12)
 DEFAULT_OPSET = 17
@@ -60,12 +69,19 @@ def _check_network(net) -> Network:
     return net
 
 
+def _split(net) -> tuple[Network, Standardizer | None]:
+    """The network and the standardisation of a Network or a Model."""
+    if isinstance(net, Model):
+        return net.network, net.standardizer
+    return _check_network(net), None
+
+
 # -- ONNX ------------------------------------------------------------------
 
 
 # Longer than 60 lines: half is the docstring; the rest builds one graph in order (nodes,
 # graph, model, properties, check), which reads best as one block.
-def to_onnx(net: Network, path=None, *, opset: int = DEFAULT_OPSET, name: str = "backprop"):
+def to_onnx(net: Network | Model, path=None, *, opset: int = DEFAULT_OPSET, name: str = "backprop"):
     """Export ``net`` as an ONNX model.
 
     The graph has one input ``input`` of shape (batch, n_0) and one output
@@ -74,11 +90,18 @@ def to_onnx(net: Network, path=None, *, opset: int = DEFAULT_OPSET, name: str = 
     σ_l's operator (``Sigmoid``, ``Tanh``, ``Relu``, ``LeakyRelu`` with
     alpha = 0.01, ``Identity``, or ``Softmax`` over the last axis).
 
+    A Model's standardisation comes first, as the nodes ``standardize/sub``
+    (``Sub(input, mean)``) and ``standardize/div`` (``Div(·, scale)``), so the graph
+    takes raw rows; a standardised target is un-scaled after the output layer by
+    ``unstandardize/mul`` (``Mul(a^L, y_scale)``) and ``unstandardize/add``
+    (``Add(·, y_mean)``). The statistics are float32 initializers named as in the
+    model file (``standardize.mean``, …).
+
     Parameters
     ----------
-    net : Network
-        The network; a float64 network is written in float32 (ONNX Runtime's
-        common denominator), so its outputs round to float32 precision.
+    net : Network or Model
+        The network (and its standardisation); a float64 network is written in float32
+        (ONNX Runtime's common denominator), so its outputs round to float32 precision.
     path : str or os.PathLike, optional
         Where to write the ``.onnx`` file (atomically); nothing is written if
         omitted.
@@ -92,7 +115,7 @@ def to_onnx(net: Network, path=None, *, opset: int = DEFAULT_OPSET, name: str = 
     onnx.ModelProto
         The model, already checked with ``onnx.checker.check_model(full_check=True)``.
     """
-    net = _check_network(net)
+    net, scaler = _split(net)
     onnx = require("onnx", "onnx")
     from onnx import TensorProto, helper, numpy_helper
 
@@ -104,7 +127,22 @@ def to_onnx(net: Network, path=None, *, opset: int = DEFAULT_OPSET, name: str = 
     opset = int(opset)
 
     nodes, initializers = [], []
+
+    def constant(name: str, value) -> str:
+        initializers.append(numpy_helper.from_array(np.asarray(value, np.float32), name))
+        return name
+
+    def step(op: str, node: str, inputs: list[str], out: str) -> str:
+        nodes.append(helper.make_node(op, inputs, [out], name=node))
+        return out
+
     a = "input"  # the name of a^{l-1}
+    if scaler is not None:  # a⁰ = (x − μ) / s
+        mean = constant("standardize.mean", scaler.mean)
+        scale = constant("standardize.scale", scaler.scale)
+        a = step("Sub", "standardize/sub", [a, mean], "standardize/centred")
+        a = step("Div", "standardize/div", [a, scale], "a0")
+    unscale = scaler is not None and scaler.y_mean is not None
     for l in range(1, net.L + 1):
         W = numpy_helper.from_array(np.asarray(net.W[l], dtype=np.float32), f"W{l}")
         b = numpy_helper.from_array(np.asarray(net.b[l], dtype=np.float32).ravel(), f"b{l}")
@@ -113,8 +151,13 @@ def to_onnx(net: Network, path=None, *, opset: int = DEFAULT_OPSET, name: str = 
         # Z^l = A^{l-1} (W^l)ᵀ + (b^l)ᵀ  — z^l = W^l a^{l-1} + b^l, one row per example
         nodes.append(helper.make_node("Gemm", [a, f"W{l}", f"b{l}"], [z], name=z, transB=1))
         op, attrs = _onnx_op(net.act[l])
-        a = "output" if l == net.L else f"a{l}"
+        a = "output" if l == net.L and not unscale else f"a{l}"
         nodes.append(helper.make_node(op, [z], [a], name=f"{op.lower()}{l}", **attrs))
+    if unscale and scaler is not None:  # y = a^L ∘ s_y + μ_y
+        y_scale = constant("standardize.y_scale", scaler.y_scale)
+        y_mean = constant("standardize.y_mean", scaler.y_mean)
+        a = step("Mul", "unstandardize/mul", [a, y_scale], "unstandardize/scaled")
+        step("Add", "unstandardize/add", [a, y_mean], "output")
 
     graph = helper.make_graph(
         nodes,
@@ -134,15 +177,15 @@ def to_onnx(net: Network, path=None, *, opset: int = DEFAULT_OPSET, name: str = 
         producer_version=__version__,
         doc_string=f"backprop {net!r}",
     )
-    helper.set_model_props(
-        model,
-        {
-            "sizes": ",".join(map(str, net.sizes)),
-            "activations": ",".join(net.activations),
-            "cost": net.cost_name,
-            "source_dtype": net.dtype,
-        },
-    )
+    props = {
+        "sizes": ",".join(map(str, net.sizes)),
+        "activations": ",".join(net.activations),
+        "cost": net.cost_name,
+        "source_dtype": net.dtype,
+    }
+    if scaler is not None:
+        props["standardize"] = "inputs,target" if unscale else "inputs"
+    helper.set_model_props(model, props)
     onnx.checker.check_model(model, full_check=True)
     if path is not None:
         write_bytes(path, model.SerializeToString())
@@ -166,7 +209,7 @@ def _onnx_op(act: activations.Activation) -> tuple[str, dict]:
 # -- PyTorch ---------------------------------------------------------------
 
 
-def to_torch(net: Network):
+def to_torch(net: Network | Model):
     """The network as a ``torch.nn.Sequential``: ``Linear``, σ, ``Linear``, σ, ….
 
     Layer l becomes ``Linear(n_{l-1}, n_l)`` with ``weight`` = W^l (n_l, n_{l-1})
@@ -174,12 +217,20 @@ def to_torch(net: Network):
     ``LeakyReLU(0.01)``, ``Identity`` or ``Softmax(dim=1)``; so W^l is at
     index 2(l − 1). The dtype (float32 or float64) is kept, and the weights
     are copies: training one model does not change the other.
+
+    A Model's standardisation is a ``Standardize`` module first, x ↦ (x − mean) / scale
+    (buffers ``mean``, ``scale``), so W^l is at index 2l − 1; a standardised target adds
+    an ``Unstandardize`` module last, a ↦ a · y_scale + y_mean. Both are
+    ``backprop.export.Standardize`` / ``Unstandardize`` (defined once torch is imported).
     """
-    net = _check_network(net)
+    net, scaler = _split(net)
     torch = require("torch", "torch")
     nn = torch.nn
     dtype = getattr(torch, net.dtype)
     modules = []
+    Standardize, Unstandardize = _torch_steps()
+    if scaler is not None:
+        modules.append(Standardize(scaler.mean, scaler.scale, dtype=dtype))
     for l in range(1, net.L + 1):
         n_out, n_in = net.W[l].shape
         linear = nn.Linear(n_in, n_out, dtype=dtype)
@@ -187,10 +238,51 @@ def to_torch(net: Network):
             linear.weight.copy_(torch.from_numpy(np.array(net.W[l])))
             linear.bias.copy_(torch.from_numpy(np.array(net.b[l]).ravel()))
         modules += [linear, net.act[l].torch_module(nn)]
+    if scaler is not None and scaler.y_mean is not None and scaler.y_scale is not None:
+        modules.append(Unstandardize(scaler.y_mean, scaler.y_scale, dtype=dtype))
     return nn.Sequential(*modules)
 
 
-def to_torch_state_dict(net: Network) -> dict:
+@functools.cache
+def _torch_steps() -> tuple[type, type]:
+    """The ``Standardize`` and ``Unstandardize`` modules (torch is imported on first use)."""
+    torch = require("torch", "torch")
+
+    class Standardize(torch.nn.Module):
+        """x ↦ (x − mean) / scale, per feature: a backprop Model's standardisation."""
+
+        def __init__(self, mean, scale, dtype=torch.float32):
+            super().__init__()
+            self.register_buffer("mean", torch.as_tensor(np.asarray(mean), dtype=dtype))
+            self.register_buffer("scale", torch.as_tensor(np.asarray(scale), dtype=dtype))
+
+        def forward(self, x):
+            return (x - self.mean) / self.scale
+
+    class Unstandardize(torch.nn.Module):
+        """a ↦ a · y_scale + y_mean: a standardised regression target back in its units."""
+
+        def __init__(self, y_mean, y_scale, dtype=torch.float32):
+            super().__init__()
+            self.register_buffer("y_mean", torch.as_tensor(np.asarray(y_mean), dtype=dtype))
+            self.register_buffer("y_scale", torch.as_tensor(np.asarray(y_scale), dtype=dtype))
+
+        def forward(self, a):
+            return a * self.y_scale + self.y_mean
+
+    for cls in (Standardize, Unstandardize):
+        cls.__module__, cls.__qualname__ = __name__, cls.__name__
+    return Standardize, Unstandardize
+
+
+def __getattr__(name: str):
+    """``Standardize`` and ``Unstandardize``, built when first asked for (they need torch)."""
+    if name in ("Standardize", "Unstandardize"):
+        return dict(zip(("Standardize", "Unstandardize"), _torch_steps()))[name]
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def to_torch_state_dict(net: Network | Model) -> dict:
     """The ``state_dict`` of :func:`to_torch` (``"0.weight"``, ``"0.bias"``, ``"2.weight"``, …).
 
     Plain tensors only, so ``torch.load(path, weights_only=True)`` reads it back
@@ -199,7 +291,7 @@ def to_torch_state_dict(net: Network) -> dict:
     return {k: v.detach().clone() for k, v in to_torch(net).state_dict().items()}
 
 
-def torch_bytes(net: Network) -> bytes:
+def torch_bytes(net: Network | Model) -> bytes:
     """:func:`to_torch_state_dict` serialised by ``torch.save``, as bytes."""
     import io
 
@@ -209,7 +301,7 @@ def torch_bytes(net: Network) -> bytes:
     return buffer.getvalue()
 
 
-def save_torch(net: Network, path) -> None:
+def save_torch(net: Network | Model, path) -> None:
     """Write :func:`to_torch_state_dict` to ``path`` (atomically) with ``torch.save``.
 
     Read it back with ``torch.load(path, weights_only=True)``.
@@ -217,7 +309,7 @@ def save_torch(net: Network, path) -> None:
     write_bytes(path, torch_bytes(net))
 
 
-def from_torch(module, *, cost: str | None = None) -> Network:
+def from_torch(module, *, cost: str | None = None) -> Network | Model:
     """A :class:`Network` with the architecture and weights of a torch ``nn.Sequential``.
 
     ``module`` must be a Sequential (nesting is flattened) of ``nn.Linear`` layers,
@@ -225,7 +317,9 @@ def from_torch(module, *, cost: str | None = None) -> Network:
     ``LeakyReLU(0.01)``, ``Identity``, or ``Softmax(dim=1)`` / ``Softmax(dim=-1)``
     (output layer only). A Linear with no activation after it is taken as
     identity; a Linear without bias gets b^l = 0. Weights are copied bit for bit,
-    in the module's dtype (float32 or float64).
+    in the module's dtype (float32 or float64). A ``Standardize`` module first (and
+    an ``Unstandardize`` last), as :func:`to_torch` writes them, give a
+    :class:`~backprop.Model` with that standardisation.
 
     Parameters
     ----------
@@ -247,6 +341,7 @@ def from_torch(module, *, cost: str | None = None) -> Network:
     )
     if not isinstance(module, nn.Sequential):
         raise ConfigError(f"from_torch accepts {supported}; got {type(module).__name__}")
+    module, scaler = _peel_steps(module, nn)
     linears, names = _torch_layers(module, nn, supported)
     sizes = _chained_sizes(linears)
     dtypes = {lin.weight.dtype for lin in linears}
@@ -262,19 +357,47 @@ def from_torch(module, *, cost: str | None = None) -> Network:
         b = lin.bias.detach().cpu().numpy() if lin.bias is not None else np.zeros(sizes[l], dtype)
         net.b[l] = b.reshape(-1, 1).copy(order="C")
     net.metadata = {"source": "torch"}
-    return net
+    if scaler is None:
+        return net
+    try:
+        return Model(net, scaler)
+    except BackpropError as exc:  # the statistics do not fit the Linear layers
+        raise ConfigError(f"from_torch: the Standardize module does not fit: {exc}") from None
+
+
+def _flatten(seq, nn):
+    for m in seq:
+        yield from (_flatten(m, nn) if isinstance(m, nn.Sequential) else [m])
+
+
+def _peel_steps(module, nn):
+    """(the Sequential without a leading Standardize and trailing Unstandardize, the
+    Standardizer they hold or None)."""
+    Standardize, Unstandardize = _torch_steps()
+    layers = list(_flatten(module, nn))
+    first = layers.pop(0) if layers and isinstance(layers[0], Standardize) else None
+    last = layers.pop() if layers and isinstance(layers[-1], Unstandardize) else None
+    if first is None and last is None:
+        return module, None
+    if first is None:
+        raise ConfigError("from_torch: an Unstandardize module needs a Standardize module first")
+
+    def array(t):
+        return t.detach().cpu().double().numpy()
+
+    target = {} if last is None else {"y_mean": array(last.y_mean), "y_scale": array(last.y_scale)}
+    try:
+        scaler = Standardizer(array(first.mean), array(first.scale), **target)
+    except BackpropError as exc:
+        raise ConfigError(f"from_torch: the Standardize module's statistics: {exc}") from None
+    return nn.Sequential(*layers), scaler
 
 
 def _torch_layers(module, nn, supported: str) -> tuple[list, list[str]]:
     """The Linear modules of a (flattened) Sequential and σ_l after each (identity if none)."""
-
-    def flatten(seq):
-        for m in seq:
-            yield from (flatten(m) if isinstance(m, nn.Sequential) else [m])
-
     linears: list = []
     names: list[str | None] = []  # σ_l, None until an activation module is seen
-    for i, m in enumerate(flatten(module)):
+    for i, m in enumerate(_flatten(module, nn)):
         where = f"module {i} ({m!r})"
         if type(m) is nn.Linear:
             linears.append(m)
@@ -309,8 +432,9 @@ def _chained_sizes(linears: list) -> list[int]:
     return sizes
 
 
-def load_torch_state_dict(net: Network, state: Mapping) -> Network:
-    """A copy of ``net`` with its weights replaced by a :func:`to_torch_state_dict`-style dict."""
+def load_torch_state_dict(net: Network | Model, state: Mapping) -> Network | Model:
+    """A copy of ``net`` with its weights (and a Model's standardisation) replaced by a
+    :func:`to_torch_state_dict`-style dict."""
     require("torch", "torch")
     module = to_torch(net)
     try:
@@ -320,5 +444,5 @@ def load_torch_state_dict(net: Network, state: Mapping) -> Network:
         raise ConfigError(f"the state_dict does not fit {net!r}: {first}") from None
     new = from_torch(module, cost=net.cost_name)
     new.metadata = dict(net.metadata)
-    new.init = net.init
+    (new.network if isinstance(new, Model) else new).init = net.init
     return new

@@ -246,7 +246,8 @@ def figures(history, net=None, dataset=None) -> dict[str, object]:
             out["confusion_matrix"] = confusion_matrix_figure(y, pred, labels)
         shape = getattr(dataset, "image_shape", None)
         if shape is not None and int(np.prod(shape[:2])) == net.sizes[0] and net.L >= 1:
-            out["weights"] = weights_figure(net.W[1], shape)
+            network = getattr(net, "network", net)  # a Model's: W^1 of the network as trained
+            out["weights"] = weights_figure(network.W[1], shape)
     return out
 
 

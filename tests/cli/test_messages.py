@@ -85,18 +85,45 @@ def test_plots_without_matplotlib_fail_before_training(iris, capsys, monkeypatch
 
 def test_onnx_export_of_a_standardised_model(iris, tmp_path) -> None:
     ort = pytest.importorskip("onnxruntime")
-    pytest.importorskip("onnx")
+    onnx = pytest.importorskip("onnx")
+    from sklearn.preprocessing import StandardScaler
+
     data, model = iris
     out = tmp_path / "iris.onnx"
     assert main(["export", str(model), "--onnx", str(out)]) == 0
+    graph = onnx.load(str(out)).graph
+    ops = [node.op_type for node in graph.node]
+    assert ops[:3] == ["Sub", "Div", "Gemm"]  # the standardisation as the first nodes
     session = ort.InferenceSession(str(out), providers=["CPUExecutionProvider"])
     ds = load_data(str(data), seed=0)
     name = session.get_inputs()[0].name
-    onnx_out = session.run(None, {name: ds.X_test.astype(np.float32)})[0]
-    np.testing.assert_allclose(onnx_out, bp.load(model).predict(ds.X_test), rtol=1e-4, atol=1e-6)
-    # raw rows in, the trained accuracy out: the standardisation is in the graph's weights
+    onnx_out = session.run(None, {name: ds.X_test.astype(np.float32)})[0]  # raw rows in
+    # expected independently: scikit-learn's scaler, then the stored network in NumPy
+    loaded = bp.load(model)
+    scaler = StandardScaler().fit(ds.X_train.astype(np.float64))
+    a = scaler.transform(ds.X_test)
+    for l in (1, 2):
+        z = a @ loaded.network.W[l].T.astype(np.float64) + loaded.network.b[l].ravel()
+        a = np.maximum(z, 0) if l == 1 else np.exp(z) / np.exp(z).sum(1, keepdims=True)
+    np.testing.assert_allclose(onnx_out, a, rtol=1e-4, atol=1e-6)
+    np.testing.assert_allclose(onnx_out, loaded.predict(ds.X_test), rtol=1e-4, atol=1e-6)
     accuracy = float((onnx_out.argmax(axis=1) == ds.y_test).mean())
-    assert accuracy == pytest.approx(bp.load(model).metadata["metrics"]["test_accuracy"])
+    assert accuracy == pytest.approx(loaded.metadata["metrics"]["test_accuracy"])
+
+
+def test_explain_says_the_row_was_standardised(iris, capsys) -> None:
+    data, model = iris
+    assert main(["explain", str(model), "--data", str(data), "--format", "json"]) == 0
+    doc = json.loads(capsys.readouterr().out)
+    ds = load_data(str(data), seed=0)
+    loaded = bp.load(model)
+    source = doc["source"]
+    assert "standardised with the model's stored mean μ and scale s" in source
+    raw = ", ".join(f"{v:.6g}" for v in ds.X_test[0].astype(np.float64))
+    assert f"x_raw = {raw}." in source
+    # the explanation is of the network's actual input: the standardised row
+    x = np.array(doc["x"], dtype=np.float64).ravel()
+    np.testing.assert_allclose(x, loaded.standardizer.transform(ds.X_test[:1]).ravel(), rtol=1e-6)
 
 
 def test_model_keeps_an_absolute_data_path(tmp_path, capsys, monkeypatch) -> None:

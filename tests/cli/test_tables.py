@@ -2,8 +2,8 @@
 
 The tables are scikit-learn's, written as CSV with a header as a user would have
 them. Reported numbers are checked against scikit-learn's metrics on the saved
-model's predictions, and the folded standardisation against a forward pass of
-the raw rows.
+model's predictions, and the stored standardisation against scikit-learn's
+StandardScaler and a forward pass of the stored tensors.
 """
 
 from __future__ import annotations
@@ -114,24 +114,76 @@ def test_decimal_comma_file_gets_a_hint(tmp_path, capsys) -> None:
     assert "';'-separated with decimal commas" in err and "Traceback" not in err
 
 
-def test_standardize_is_folded_into_the_saved_model(tables, capsys, tmp_path) -> None:
+def test_standardize_is_stored_in_the_saved_model(tables, capsys, tmp_path) -> None:
+    from safetensors.numpy import load_file
+    from sklearn.preprocessing import StandardScaler
+
     model = tmp_path / "wine.safetensors"
     spec = str(tables / "wine.csv")
     rc, result, err = run(capsys, ["train", "--data", spec, "--epochs", "40", "--out", str(model)])
     assert "standardize: on (a table)" in err
-    meta = bp.load(model).metadata
     ds = load_data(spec, seed=0)
-    scaler = meta["standardize"]
-    np.testing.assert_allclose(scaler["mean"], ds.X_train.astype(np.float64).mean(0), rtol=1e-6)
-    np.testing.assert_allclose(scaler["scale"], ds.X_train.astype(np.float64).std(0), rtol=1e-5)
-    # the model takes raw rows: its accuracy on them is the reported one
-    net = bp.load(model)
-    acc = float((net.predict(ds.X_test).argmax(1) == ds.y_test).mean())
+    scaler = StandardScaler().fit(ds.X_train.astype(np.float64))  # the training split's
+    loaded = bp.load(model)
+    assert isinstance(loaded, bp.Model) and not loaded.standardizer.target  # classes
+    np.testing.assert_allclose(loaded.standardizer.mean, scaler.mean_, rtol=1e-12)
+    np.testing.assert_allclose(loaded.standardizer.scale, scaler.scale_, rtol=1e-12)
+    # the file holds the network as trained, on standardised rows: a forward pass in NumPy
+    # of the stored tensors on scikit-learn's standardised test rows gives the reported
+    # accuracy, and the raw rows give the same through the model
+    t = load_file(str(model))
+    a = np.maximum(scaler.transform(ds.X_test) @ t["W1"].T + t["b1"], 0)  # ReLU
+    z = a @ t["W2"].T + t["b2"]
+    acc = float((z.argmax(1) == ds.y_test).mean())
     assert acc == pytest.approx(result["test_accuracy"]) and acc > 0.9
+    assert float((loaded.predict(ds.X_test).argmax(1) == ds.y_test).mean()) == acc
+    np.testing.assert_allclose(t["standardize.mean"], scaler.mean_, rtol=1e-12)
+    assert main(["info", str(model), "--json"]) == 0
+    info = json.loads(capsys.readouterr().out)
+    np.testing.assert_allclose(info["standardize"]["scale"], scaler.scale_, rtol=1e-12)
+    assert main(["info", str(model)]) == 0
+    assert "standardised, (x − mean) / scale, with 13 stored means/scales" in (
+        capsys.readouterr().out
+    )
     # without standardisation the same run is measurably worse on wine's raw columns
     rc, plain, err = run(capsys, ["train", "--data", spec, "--epochs", "40", "--no-standardize"])
     assert plain["configuration"]["standardize"] is False
     assert plain["test_accuracy"] < result["test_accuracy"]
+
+
+def test_regression_target_is_stored_and_un_scaled(tables, capsys, tmp_path) -> None:
+    from sklearn.preprocessing import StandardScaler
+
+    model = tmp_path / "d.safetensors"
+    spec = str(tables / "diabetes.csv")
+    rc, result, _ = run(capsys, ["train", "--data", spec, "--epochs", "30", "--out", str(model)])
+    loaded = bp.load(model)
+    ds = load_data(spec, seed=0)
+    y_train = ds.classes[ds.y_train].astype(np.float64).reshape(-1, 1)
+    y_scaler = StandardScaler().fit(y_train)
+    np.testing.assert_allclose(loaded.standardizer.y_mean, y_scaler.mean_, rtol=1e-12)
+    np.testing.assert_allclose(loaded.standardizer.y_scale, y_scaler.scale_, rtol=1e-12)
+    # predict writes the target in its own units: the network's output on the rows
+    # standardised by scikit-learn, un-scaled by scikit-learn
+    x_scaler = StandardScaler().fit(ds.X_train.astype(np.float64))
+    net = loaded.network
+    expected = y_scaler.inverse_transform(net.predict(x_scaler.transform(ds.X_test)))
+    rows = tmp_path / "rows.csv"
+    np.savetxt(rows, ds.X_test, delimiter=",", fmt="%.9g")
+    assert main(["predict", str(model), str(rows)]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0] == "y_0"
+    np.testing.assert_allclose([float(v) for v in lines[1:]], expected.ravel(), rtol=1e-5)
+    assert 50 < float(np.mean([float(v) for v in lines[1:]])) < 300  # diabetes' units
+    # evaluate: R² of those numbers, and the cost of the network on the standardised target
+    assert main(["evaluate", str(model), "--json"]) == 0
+    evaluated = json.loads(capsys.readouterr().out)
+    y_test = ds.classes[ds.y_test].astype(np.float64)
+    assert evaluated["r2"] == pytest.approx(metrics.r2_score(y_test, expected.ravel()), abs=1e-5)
+    z = y_scaler.transform(y_test.reshape(-1, 1))
+    half_mse = 0.5 * np.mean((net.predict(x_scaler.transform(ds.X_test)) - z) ** 2)
+    assert evaluated["cost"] == pytest.approx(half_mse, rel=1e-4)
+    assert result["test_cost"] == pytest.approx(evaluated["cost"], rel=1e-6)
 
 
 def test_far_inputs_are_reported(tables, capsys, tmp_path) -> None:
@@ -148,7 +200,7 @@ def test_far_inputs_are_reported(tables, capsys, tmp_path) -> None:
     # an image model trained on [0, 1] given 0-255 pixels
     digits = tmp_path / "digits.safetensors"
     run(capsys, ["train", "--epochs", "1", "--out", str(digits)])
-    assert bp.load(digits).metadata["standardize"] is None
+    assert type(bp.load(digits)) is bp.Network  # images: no standardisation stored
     pixels = tmp_path / "pixels.csv"
     pixels.write_text(",".join(["255"] * 64) + "\n")
     assert main(["predict", str(digits), str(pixels)]) == 0

@@ -27,7 +27,7 @@ pytestmark = [
 
 #: the API pages and the modules whose public names each must document
 API = {
-    "network": ["backprop.network"],
+    "network": ["backprop.network", "backprop.model", "backprop.preprocessing"],
     "gradcheck": ["backprop.gradcheck"],
     "training": ["backprop.training"],
     "io": ["backprop.io"],

@@ -316,9 +316,81 @@ def test_trained_estimator_network_exports_to_onnx_and_torch():
         clf = BackpropClassifier(hidden_layer_sizes=(32,), max_epochs=10, random_state=0)
         clf.fit(X, y)
     P = clf.predict_proba(X)
-    got = run_onnx(export.to_onnx(clf.network_), X)
+    # the estimator standardises its rows (standardize=True): model_ is network + scaler
+    got = run_onnx(export.to_onnx(clf.model_), X)
     np.testing.assert_allclose(got, P, atol=1e-5)
     assert (got.argmax(axis=1) == P.argmax(axis=1)).mean() > 0.999
     with torch.no_grad():
-        T = export.to_torch(clf.network_)(torch.from_numpy(X.astype(np.float64))).numpy()
+        T = export.to_torch(clf.model_)(torch.from_numpy(X.astype(np.float64))).numpy()
     np.testing.assert_allclose(T, P, atol=1e-12)
+
+
+# -- a Model: the standardisation as explicit steps -----------------------------
+
+
+def standardised_model(output: str, target: bool, seed: int = 0):
+    """A trained-looking Model on raw rows of very unequal scales, and those rows."""
+    rng = np.random.default_rng(seed)
+    X = rng.standard_normal((300, 6)) * [1, 10, 100, 1000, 0.01, 5] + [0, 50, -300, 1e4, 1, 0]
+    Y = rng.standard_normal((300, 3)) * [2, 30, 400] + [1, -20, 5e3]
+    net = make_net("tanh", output, dtype="float64", sizes=(6, 8, 3), seed=seed)
+    return bp.Model(net, bp.Standardizer.fit(X, Y if target else None)), X, Y
+
+
+def numpy_forward(net, A):
+    """a^L of a tanh network with the given output, rows in: written out here, not backprop's."""
+    for l in range(1, net.L + 1):
+        Z = A @ net.W[l].T + net.b[l].ravel()
+        if l < net.L or net.activations[-1] == "tanh":
+            A = np.tanh(Z)
+        elif net.activations[-1] == "softmax":
+            E = np.exp(Z - Z.max(axis=1, keepdims=True))
+            A = E / E.sum(axis=1, keepdims=True)
+        else:
+            A = Z
+    return A
+
+
+@pytest.mark.parametrize(("output", "target"), [("softmax", False), ("identity", True)])
+def test_onnx_of_a_standardised_model_has_the_steps_as_nodes(output, target):
+    from sklearn.preprocessing import StandardScaler
+
+    model, X, Y = standardised_model(output, target)
+    graph = export.to_onnx(model).graph
+    ops = [(node.op_type, node.name) for node in graph.node]
+    assert ops[:3] == [("Sub", "standardize/sub"), ("Div", "standardize/div"), ("Gemm", "z1")]
+    tail = [("Mul", "unstandardize/mul"), ("Add", "unstandardize/add")]
+    assert (ops[-2:] == tail) == target and graph.output[0].name == "output"
+    # expected independently: scikit-learn's StandardScaler and the forward pass in NumPy
+    x_scaler = StandardScaler().fit(X)
+    expected = numpy_forward(model.network, x_scaler.transform(X))
+    if target:
+        y_scaler = StandardScaler().fit(Y)
+        expected = y_scaler.inverse_transform(expected)
+    got = run_onnx(export.to_onnx(model), X)  # raw rows in
+    scale = np.abs(expected).max(axis=0)
+    np.testing.assert_allclose(got / scale, expected / scale, atol=2e-6)
+    np.testing.assert_allclose(model.predict(X), expected, rtol=1e-9, atol=1e-12)
+
+
+@pytest.mark.parametrize(("output", "target"), [("softmax", False), ("identity", True)])
+def test_torch_of_a_standardised_model_and_back(output, target, tmp_path):
+    model, X, _ = standardised_model(output, target)
+    module = export.to_torch(model)
+    names = [type(m).__name__ for m in module]
+    assert names[0] == "Standardize" and (names[-1] == "Unstandardize") == target
+    assert isinstance(module[1], nn.Linear)
+    with torch.no_grad():
+        out = module(torch.from_numpy(X)).numpy()
+    np.testing.assert_allclose(out, model.predict(X), rtol=1e-12, atol=1e-12)
+    back = export.from_torch(module)
+    assert isinstance(back, bp.Model) and back.standardizer == model.standardizer
+    np.testing.assert_array_equal(back.network.W[2], model.network.W[2])
+    # the state_dict: plain tensors, the statistics under 0.mean / 0.scale
+    export.save_torch(model, tmp_path / "m.pt")
+    state = torch.load(tmp_path / "m.pt", weights_only=True)
+    np.testing.assert_array_equal(state["0.mean"].numpy(), model.standardizer.mean)
+    again = export.load_torch_state_dict(model, state)
+    np.testing.assert_array_equal(again.predict(X), model.predict(X))
+    with pytest.raises(ConfigError, match="needs a Standardize module first"):
+        export.from_torch(nn.Sequential(*list(module)[1:], export.Unstandardize([0.0], [1.0])))

@@ -130,15 +130,17 @@ def test_digits_accuracy_matches_mlpclassifier(digits):
     """Same architecture, optimiser and epochs as scikit-learn's MLP: accuracy within a point.
 
     A reduced run (hidden layer 32, 60 epochs); ``benchmarks/`` and the slow
-    test below use the default (100,) for 200 epochs.
+    test below use the default (100,) for 200 epochs. Both see the same inputs (pixels / 16):
+    ``standardize=False``, as MLPClassifier does not standardise.
     """
     from sklearn.neural_network import MLPClassifier
 
     X_train, X_test, y_train, y_test = digits
     kwargs = dict(hidden_layer_sizes=(32,), batch_size=200, random_state=0)
+    kwargs_ours = dict(kwargs, standardize=False)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
-        ours = BackpropClassifier(max_epochs=60, learning_rate=1e-3, **kwargs)
+        ours = BackpropClassifier(max_epochs=60, learning_rate=1e-3, **kwargs_ours)
         mlp = MLPClassifier(max_iter=60, learning_rate_init=1e-3, alpha=0.0, **kwargs)
         ours.fit(X_train, y_train)
         mlp.fit(X_train, y_train)
@@ -155,7 +157,8 @@ def test_digits_accuracy_matches_mlpclassifier_default_architecture(digits):
     for seed in range(3):
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", ConvergenceWarning)
-            ours = BackpropClassifier(random_state=seed).fit(X_train, y_train)
+            ours = BackpropClassifier(random_state=seed, standardize=False)  # MLP's inputs
+            ours.fit(X_train, y_train)
             mlp = MLPClassifier(random_state=seed, alpha=0.0).fit(X_train, y_train)
         ours_acc, mlp_acc = ours.score(X_test, y_test), mlp.score(X_test, y_test)
         assert ours_acc >= mlp_acc - 0.01, (seed, ours_acc, mlp_acc)
@@ -232,10 +235,14 @@ def test_aliases_max_iter_and_alpha():
     assert np.abs(a.network_.W[1]).sum() < np.abs(c.network_.W[1]).sum()  # ... it shrank W
 
 
-def test_estimator_is_a_shell_over_train():
+@pytest.mark.parametrize("standardize", [False, True])
+def test_estimator_is_a_shell_over_train(standardize):
     # same seeds → the estimator's network is bit-identical to Network + train by hand
+    # (standardize=True: on the rows standardised by hand, (X − mean) / std in NumPy)
     X, y = blobs()
+    X = X * [1.0, 10.0, 100.0, 0.1] + [0.0, 5.0, -50.0, 1.0]  # columns of unequal scales
     clf = BackpropClassifier(
+        standardize=standardize,
         hidden_layer_sizes=(7,),
         activation="tanh",
         optimizer="momentum",
@@ -258,9 +265,10 @@ def test_estimator_is_a_shell_over_train():
         init="glorot-uniform",
         rng=rng,
     )
+    rows = (X - X.mean(axis=0)) / X.std(axis=0) if standardize else X
     bp.train(
         net,
-        X,
+        rows,
         y,
         epochs=4,
         batch_size=16,
@@ -271,6 +279,8 @@ def test_estimator_is_a_shell_over_train():
     for l in (1, 2):
         np.testing.assert_array_equal(clf.network_.W[l], net.W[l])
         np.testing.assert_array_equal(clf.network_.b[l], net.b[l])
+    np.testing.assert_array_equal(clf.predict_proba(X), net.predict(rows))
+    assert (clf.standardizer_ is not None) == standardize
 
 
 def test_random_state_reproducible_and_none_random():
@@ -402,8 +412,15 @@ def test_regressor_multi_output_and_shapes():
     rng = np.random.default_rng(0)
     X = rng.standard_normal((200, 3))
     Y = np.column_stack([X @ [1.0, -2.0, 0.5], np.sin(X[:, 0])])
+    # the raw targets (the standardised ones are test_sklearn_standardize.py's): with them
+    # scaled, full-batch Adam at α = 0.01 overshoots at epoch 13 and the plateau rule
+    # stops at epoch 23 with R² 0.87, as the same fit by hand on (Y − mean) / std does
     reg = BackpropRegressor(
-        hidden_layer_sizes=(32,), learning_rate=0.01, max_epochs=150, random_state=0
+        hidden_layer_sizes=(32,),
+        learning_rate=0.01,
+        max_epochs=150,
+        random_state=0,
+        standardize=False,
     ).fit(X, Y)
     assert reg.network_.sizes == [3, 32, 2]
     assert reg.network_.activations == ["relu", "identity"]
@@ -491,6 +508,7 @@ def test_divergence_warns_and_keeps_finite_weights():
         ({"init": "zeros"}, "init must be one of"),
         ({"dtype": "float16"}, "dtype"),
         ({"random_state": "seed"}, "random_state"),
+        ({"standardize": "yes"}, "standardize must be True or False"),
     ],
 )
 def test_invalid_parameters(params, match):

@@ -898,6 +898,22 @@ def test_documented_snippets(tmp_path, monkeypatch):
     assert written.metadata == {} and io.read_metadata("m.safetensors")["format_version"] == 3
 
 
+@pytest.mark.parametrize("target", [False, True])
+def test_documented_reader_of_a_standardised_model(tmp_path, monkeypatch, target):
+    monkeypatch.chdir(tmp_path)
+    read_raw = _doc_blocks()[5]
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((40, 4)) * [1, 10, 100, 1000] + [0, -5, 50, 500]
+    Y = rng.standard_normal((40, 3)) * 20 + 100
+    output = "identity" if target else "softmax"
+    net = bp.Network([4, 6, 3], activation="relu", output=output, seed=0, dtype="float64")
+    model = bp.Model(net, bp.Standardizer.fit(X, Y if target else None))
+    model.save("table.safetensors")
+    ns: dict = {}
+    exec(read_raw, ns)
+    np.testing.assert_allclose(ns["predict_raw"](X), model.predict(X), rtol=1e-12)
+
+
 @pytest.mark.parametrize("output", OUTPUTS)
 def test_documented_numpy_reader_every_activation(tmp_path, monkeypatch, output):
     monkeypatch.chdir(tmp_path)

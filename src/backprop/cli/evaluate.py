@@ -9,7 +9,9 @@ from . import arguments, datasets, output, train_tables
 
 DESCRIPTION = """\
 Evaluate a saved model on a dataset's test split (or --split val/train): accuracy,
-cost, and the confusion matrix (rows: true class, columns: predicted class).
+cost, and the confusion matrix (rows: true class, columns: predicted class); RMSE,
+MAE and R² for regression. A model trained with --standardize standardises the rows
+with its stored mean and scale (the cost is its network's, on the data as trained).
 
 The split is drawn with the seed and the validation and test fractions saved in
 the model, so the test examples of a CSV/NPZ file are the same ones the model
@@ -62,7 +64,7 @@ def run(args) -> int:
             f"{spec} has no {SPLITS[args.split]} examples; choose another --split"
             + (" or train with --validation-fraction" if args.split == "val" else "")
         )
-    train_tables.warn_if_far(net.metadata or {}, X, spec)
+    train_tables.warn_if_far(net, X, spec)
     result = measure(args, net, dataset, X, y)
     if args.json:
         output.emit_json(result)

@@ -14,7 +14,8 @@ import sys
 import numpy as np
 
 from ..errors import ConfigError, DataError
-from . import arguments, datasets, output
+from ..model import Model
+from . import arguments, datasets, output, train_tables
 
 DESCRIPTION = """\
 Walk through backpropagation for one example (or a small mini-batch) in the
@@ -166,11 +167,11 @@ def _from_model(args):
         raise ConfigError(
             f"{', '.join(given)} describe a new network; drop them to explain MODEL as saved"
         )
-    net = io.load(args.model)
-    spec = args.data or (net.metadata or {}).get("data_spec")
+    model = Model.of(io.load(args.model))
+    spec = args.data or (model.metadata or {}).get("data_spec")
     if not spec:
         raise ConfigError("explain MODEL needs --data SPEC to take the example from")
-    ds = datasets.load_dataset(spec)
+    ds = train_tables.model_task(model.metadata or {}, datasets.load_dataset(spec))
     split = args.split or ("test" if datasets.has_rows(ds.X_test) else "train")
     X, y = getattr(ds, f"X_{split}"), getattr(ds, f"y_{split}")
     if not datasets.has_rows(X):
@@ -191,7 +192,29 @@ def _from_model(args):
     source = (
         f"Model {os.path.basename(args.model)} on {rows} of the {ds.name} {split} split{label}."
     )
-    return net, X, y, source
+    if model.standardizer is not None:  # the network's actual input: the standardised row
+        source += " " + standardised_note(model, X, y)
+        X, y = model.inputs(X), model.targets(y)
+    return model.network, X, y, source
+
+
+def standardised_note(model, X, y) -> str:
+    """What explain says of a standardised model's example: the raw row(s) and the step."""
+    s = model.standardizer
+    raw = "; ".join(_values(row) for row in np.asarray(X, np.float64))
+    text = (
+        f"The row{'s were' if len(X) > 1 else ' was'} standardised with the model's stored "
+        f"mean μ and scale s of the training rows, x = (x_raw − μ) / s; x_raw = {raw}."
+    )
+    if s.target:
+        text += f" The target too, t = (y − μ_y) / s_y; y = {_values(np.reshape(y, -1))}."
+    return text
+
+
+def _values(row, limit: int = 16) -> str:
+    """``1.5, 2, …`` of a row, the first ``limit`` values of a long one."""
+    shown = ", ".join(f"{float(v):.6g}" for v in row[:limit])
+    return shown + (f", … ({len(row)} values)" if len(row) > limit else "")
 
 
 #: explain --out FILE: the format its suffix names when --format is not given

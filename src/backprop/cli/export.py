@@ -16,7 +16,9 @@ def register(subparsers) -> None:
         description=(
             "Export a saved model: --onnx writes an ONNX graph (float32, dynamic batch) for "
             "ONNX Runtime; --torch writes the state_dict of the equivalent torch.nn.Sequential "
-            "(load it with torch.load(path, weights_only=True))."
+            "(load it with torch.load(path, weights_only=True)). A model trained with "
+            "--standardize takes raw rows in both: its stored mean and scale are the graph's "
+            "first nodes (Sub, Div) and the Sequential's first module (Standardize)."
         ),
         epilog="examples:\n  backprop export model.safetensors --onnx model.onnx\n"
         "  backprop export model.safetensors --torch model.pt --onnx model.onnx --opset 17",
@@ -59,10 +61,15 @@ def run(args: argparse.Namespace) -> int:
         what = f"ONNX opset {opset}, float32, 'input' → 'output'"
         if net.dtype != "float32":
             what += f"; the {net.dtype} weights were rounded to float32"
+        if getattr(net, "standardizer", None) is not None:
+            what += "; standardize/sub, standardize/div first: it takes raw rows"
         written.append((args.onnx, data, what))
     if args.torch:
         data = export.torch_bytes(net)
-        written.append((args.torch, data, "PyTorch state_dict; torch.load(weights_only=True)"))
+        what = "PyTorch state_dict; torch.load(weights_only=True)"
+        if getattr(net, "standardizer", None) is not None:
+            what += "; 0.mean, 0.scale: the Standardize module first"
+        written.append((args.torch, data, what))
     for path, data, what in written:
         export.write_bytes(path, data)
         print(f"wrote {path} ({what}) of the {_describe(net)}")

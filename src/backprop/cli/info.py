@@ -24,8 +24,10 @@ def register(subparsers) -> None:
 
 def run(args) -> int:
     from .. import io
+    from ..model import Model, describe
 
-    net = io.load(args.model)  # verifies structure and checksum
+    model = Model.of(io.load(args.model))  # verifies structure and checksum
+    net, scaler = model.network, model.standardizer
     doc = io.read_metadata(args.model)
     meta = net.metadata or {}
     layers = layer_rows(net)
@@ -40,6 +42,7 @@ def run(args) -> int:
                     dict(zip(("layer", "neurons", "W", "b", "params", "activation"), row))
                     for row in layers
                 ],
+                "standardize": None if scaler is None else scaler.summary(),
                 "metadata": meta,
             }
         )
@@ -64,6 +67,8 @@ def run(args) -> int:
     output.print_table(rows, headers=("layer", "neurons", "W", "b", "params", "activation"))
     print()
     summary = [("cost", net.cost_name), ("init", net.init), ("dtype", net.dtype)]
+    if scaler is not None:
+        summary.append(("inputs", describe(scaler)))
     summary += metadata_rows(meta)
     output.print_table(summary)
     return 0

@@ -15,7 +15,9 @@ Predict with a saved model. INPUT is a CSV file whose every column is a feature
 (m, n_features). The output is CSV, one row per input row: the predicted class,
 then the output layer's values a^L: class probabilities p_<class> for a softmax
 output, otherwise the raw outputs a_<class>. Regression models write their
-outputs y_<k>. --out writes the file atomically; without it the CSV goes to stdout.
+outputs y_<k>. A model trained with --standardize standardises the rows with its
+stored mean and scale first (give the rows as they are), and writes a regression
+target in its own units. --out writes the file atomically; without it the CSV goes to stdout.
 
 examples:
   backprop predict mnist.safetensors images.npz --out predictions.csv
@@ -59,10 +61,10 @@ def run(args) -> int:
         accept=is_predictions_file,
         kind="a predictions file (a CSV written by backprop predict)",
     )
-    net = io.load(args.model)
+    net = io.load(args.model)  # a Model when it stores a standardisation: raw rows in
     X = read_features(args.input, n_features=net.sizes[0])
     datasets.reject_nonfinite(args.input, X)
-    train_tables.warn_if_far(net.metadata or {}, X, args.input)
+    train_tables.warn_if_far(net, X, args.input)
     text = predictions_csv(net, X)
     if getattr(args, "json", False) and not args.out:
         output.emit_json(predictions_json(args, text))
@@ -95,7 +97,8 @@ def predictions_json(args, text: str) -> dict:
 
 
 def predictions_csv(net, X) -> str:
-    """The CSV text: a header, then one row per example of ``X`` (m, n_0)."""
+    """The CSV text: a header, then one row per example of ``X`` (m, n_0), raw rows (a
+    Model standardises them with its stored mean and scale, and un-scales a target)."""
     with np.errstate(all="ignore"):  # overflow is reported below, not as RuntimeWarnings
         A = net.predict(X)  # a^L as rows, (m, n_L)
     if not np.isfinite(A).all():

@@ -186,7 +186,7 @@ class Session:
     #: keyword arguments added to backprop.train (e.g. state to resume from)
     train_kwargs: dict = field(default_factory=dict)
     seconds: float = 0.0
-    #: the standardisation trained with (folded into the network after training) and
+    #: the standardisation trained with (saved with the network after training) and
     #: the dataset as loaded, which the report and the saved model are measured on
     scaler: Any = None
     raw_dataset: Any = None
@@ -234,6 +234,9 @@ def fit(session: Session):
         )
     finally:
         session.interrupt.restore()
+        for callback in session.callbacks:  # a live progress line cleared, even after an error
+            if isinstance(callback, Progress):
+                callback.close()
         session.seconds = time.perf_counter() - t0
         if session.net.xp is not np:  # --device cuda: report and save from the host
             session.net = session.net.to("numpy")
@@ -311,10 +314,11 @@ def prepare(args) -> tuple[Session, Any]:
     session = Session(config=config, dataset=dataset, net=net, scaler=scaler, raw_dataset=raw)
     session.header_lines = [*raw.notes, *lines]
     if not args.quiet:
-        session.callbacks.append(Progress(sys.stderr))
-        print(train_report.header(config, dataset, net), file=sys.stderr)
+        progress = Progress(sys.stderr)  # a live line on a terminal, else a line per epoch
+        session.callbacks.append(progress)
+        progress.write(train_report.header_fields(config, dataset, net))
         for line in session.header_lines:
-            print(f"  {line}", file=sys.stderr)
+            progress.write(line.split(" "), first="  ", indent="    ")
     if args.plots:
         session.callbacks.append(train_report.gradient_monitor(dataset))
     return session, preset
@@ -380,15 +384,15 @@ def finish(args, session: Session, preset: Any, history: Any) -> int:
 def _metadata(session: Session, result: dict, history: Any) -> dict:
     """The model file's metadata: the report's, and the table's preparation (task, scaler)."""
     metadata = train_report.model_metadata(result, history, session.dataset)
-    metadata.update(train_tables.metadata(session.config, session.scaler))
+    metadata.update(train_tables.metadata(session.config))
     return metadata
 
 
 def _unscale(session: Session) -> None:
-    """After training: the standardisation folded into the network, which now takes (and
+    """After training: the network and its standardisation as one Model, which takes (and
     is reported and saved on) the data as loaded."""
     if session.scaler is not None and session.raw_dataset is not None:
-        train_tables.fold(session.scaler, session.net)
+        session.net = train_tables.with_scaler(session.scaler, session.net)
         session.dataset, session.raw_dataset = session.raw_dataset, None
 
 

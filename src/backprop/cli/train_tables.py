@@ -12,9 +12,10 @@ from typing import Any
 
 import numpy as np
 
-from ..data.tables import TASKS, Standardizer, choose_task, input_stats
+from ..data import tables
+from ..data.tables import TASKS, choose_task, fit_standardizer, input_stats
 
-__all__ = ["SMALL_TABLE_STEPS", "add_arguments", "fold", "prepare_table"]
+__all__ = ["SMALL_TABLE_STEPS", "add_arguments", "prepare_table", "with_scaler"]
 
 #: small tables: epochs are chosen so that training runs about this many mini-batches
 #: (iris needs ~2,000 Adam steps; 30 epochs of its 105 rows are 120), between
@@ -77,10 +78,10 @@ def prepare_table(config: dict, dataset: Any, given: set[str]) -> tuple[Any, Any
     scaler, raw = None, dataset
     if standardize:
         # check_data gives regression an identity output unless --output/--cost were given;
-        # a target is scaled only through an identity output (folded back exactly)
+        # a target is scaled only through an identity output (un-scaled exactly after it)
         linear = "output" not in given or config["output"] == "identity"
-        scaler = Standardizer.fit(dataset, target=task == "regression" and linear)
-        dataset = scaler.apply(dataset)
+        scaler = fit_standardizer(dataset, target=task == "regression" and linear)
+        dataset = tables.standardize(dataset, scaler)
     if table:
         lines += _small_table_defaults(config, dataset, given)
     return raw, dataset, scaler, lines
@@ -118,16 +119,18 @@ def _small_table_defaults(config: dict, dataset: Any, given: set[str]) -> list[s
     return lines
 
 
-def fold(scaler: Any, net: Any) -> None:
-    """After training: the standardisation folded into the network (it takes raw rows)."""
-    if scaler is not None:
-        scaler.fold_into(net)
+def with_scaler(scaler: Any, net: Any) -> Any:
+    """After training: the network as trained and its standardisation, one
+    :class:`backprop.Model` that takes raw rows (and is saved with the scaler)."""
+    from ..model import Model
+
+    return net if scaler is None else Model(net, scaler)
 
 
-def metadata(config: dict, scaler: Any) -> dict[str, Any]:
-    """What the model file keeps of the table's preparation."""
+def metadata(config: dict) -> dict[str, Any]:
+    """What the model file keeps of the table's preparation (the standardisation itself
+    is stored as tensors beside the weights)."""
     doc: dict[str, Any] = {"task": config.get("task"), "input_stats": config.get("input_stats")}
-    doc["standardize"] = None if scaler is None else scaler.to_metadata()
     spec = config["data"]
     if isinstance(spec, str) and absolute_spec(spec) != spec:  # evaluate from any folder
         doc["data_spec"], doc["data_spec_relative"] = absolute_spec(spec), spec
@@ -151,13 +154,15 @@ def regression_scores(net: Any, dataset: Any, X: Any, y: Any) -> dict[str, Any]:
     return regression_metrics(y, net.predict(X))
 
 
-def warn_if_far(meta: dict[str, Any], X: Any, name: str) -> None:
-    """A ``note:`` on stderr when ``X`` lies far outside the model's training inputs."""
+def warn_if_far(model: Any, X: Any, name: str) -> None:
+    """A ``note:`` on stderr when the raw rows ``X`` lie far outside the model's training
+    inputs (its stored standardisation, or the statistics in its metadata)."""
     import sys
 
     from ..data.tables import range_warning
 
-    note = range_warning(meta if isinstance(meta, dict) else {}, X, name)
+    meta = model.metadata if isinstance(model.metadata, dict) else {}
+    note = range_warning(meta, X, name, getattr(model, "standardizer", None))
     if note:
         print(f"note: {note}", file=sys.stderr)
 

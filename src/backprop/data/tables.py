@@ -6,12 +6,12 @@
 * :func:`choose_task` decides classification or regression (``task="auto"``: regression
   for a non-integer target or one with many distinct values relative to the rows) and
   converts the :class:`Dataset` when it was read the other way.
-* :class:`Standardizer` holds per-feature mean and scale (and, for regression, the
-  target's), standardises a Dataset for training and folds itself into a trained
-  network (W¹ ← W¹ diag(1/s), b¹ ← b¹ − W¹ μ; Wᴸ ← diag(s_y) Wᴸ, bᴸ ← s_y bᴸ + μ_y), so
-  the saved model takes raw rows and every consumer (predict, evaluate, explain, the
-  ONNX export) computes exactly what was trained. The statistics stay in the model's
-  metadata for :func:`range_warning`.
+* :func:`fit_standardizer` and :func:`standardize`: a
+  :class:`~backprop.preprocessing.Standardizer` (per-feature mean and scale, and for
+  regression the target's) fitted on a Dataset's training split, and the Dataset
+  standardised for training. The model file keeps it beside the network as trained
+  (:class:`backprop.Model`), and predict, evaluate, explain and the ONNX export apply it.
+* :func:`range_warning` says when rows lie far outside the training inputs.
 """
 
 from __future__ import annotations
@@ -19,12 +19,13 @@ from __future__ import annotations
 import csv
 import io
 import re
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from typing import Any
 
 import numpy as np
 
 from ..errors import ConfigError, DataError, DataFileError
+from ..preprocessing import Standardizer
 from ..types import Array
 from .dataset import Dataset
 
@@ -32,9 +33,11 @@ __all__ = [
     "TASKS",
     "Standardizer",
     "choose_task",
+    "fit_standardizer",
     "input_stats",
     "range_warning",
     "read_labelled_csv",
+    "standardize",
 ]
 
 TASKS = ("auto", "classification", "regression")
@@ -225,76 +228,29 @@ def _as_classes(ds: Dataset) -> Dataset:
 # --------------------------------------------------------------------------- scaling
 
 
-@dataclass(frozen=True)
-class Standardizer:
-    """Per-feature ``mean`` and ``scale`` (n_0,), and for regression ``y_mean``/``y_scale``.
-
-    A feature (or target) that does not vary gets scale 1 (it is only centred).
-    """
-
-    mean: Array
-    scale: Array
-    y_mean: Array | None = None
-    y_scale: Array | None = None
-
-    @classmethod
-    def fit(cls, dataset: Dataset, *, target: bool) -> Standardizer:
-        """Statistics of the training split (the target's too when ``target``)."""
-        X = np.asarray(dataset.X_train, dtype=np.float64)
-        mean, scale = X.mean(axis=0), _scale(X.std(axis=0))
-        if not target:
-            return cls(mean, scale)
-        Y = np.asarray(dataset.y_train, dtype=np.float64)
-        return cls(mean, scale, Y.mean(axis=0), _scale(Y.std(axis=0)))
-
-    def apply(self, dataset: Dataset) -> Dataset:
-        """The dataset with standardised features (and targets): what the network trains on."""
-
-        def x(X: Array) -> Array:
-            return ((np.asarray(X, np.float64) - self.mean) / self.scale).astype(np.float32)
-
-        def y(Y: Array) -> Array:
-            if self.y_mean is None or self.y_scale is None:
-                return Y
-            return ((np.asarray(Y, np.float64) - self.y_mean) / self.y_scale).astype(np.float32)
-
-        return replace(
-            dataset,
-            X_train=x(dataset.X_train),
-            X_val=x(dataset.X_val),
-            X_test=x(dataset.X_test),
-            y_train=y(dataset.y_train),
-            y_val=y(dataset.y_val),
-            y_test=y(dataset.y_test),
-        )
-
-    def fold_into(self, net: Any) -> None:
-        """Make ``net`` (trained on standardised data) take raw rows and give raw targets."""
-        L = len(net.sizes) - 1
-        W1 = np.asarray(net.W[1], dtype=np.float64) / self.scale[None, :]
-        b1 = np.asarray(net.b[1], dtype=np.float64).reshape(-1) - W1 @ self.mean
-        net.W[1] = W1.astype(net.dtype)
-        net.b[1] = b1.reshape(np.shape(net.b[1])).astype(net.dtype)
-        if self.y_mean is not None and self.y_scale is not None:
-            WL = np.asarray(net.W[L], dtype=np.float64) * self.y_scale[:, None]
-            bL = np.asarray(net.b[L], dtype=np.float64).reshape(-1) * self.y_scale + self.y_mean
-            net.W[L] = WL.astype(net.dtype)
-            net.b[L] = bL.reshape(np.shape(net.b[L])).astype(net.dtype)
-
-    def to_metadata(self) -> dict[str, Any]:
-        """Plain JSON for the model file (``folded``: the weights already include it)."""
-        doc: dict[str, Any] = {
-            "folded": True,
-            "mean": self.mean.tolist(),
-            "scale": self.scale.tolist(),
-        }
-        if self.y_mean is not None and self.y_scale is not None:
-            doc["y_mean"], doc["y_scale"] = self.y_mean.tolist(), self.y_scale.tolist()
-        return doc
+def fit_standardizer(dataset: Dataset, *, target: bool) -> Standardizer:
+    """The training split's per-feature mean and scale (the target's too when ``target``)."""
+    return Standardizer.fit(dataset.X_train, dataset.y_train if target else None)
 
 
-def _scale(std: Array) -> Array:
-    return np.where(std > 1e-12 * np.maximum(1.0, np.abs(std)), std, 1.0)
+def standardize(dataset: Dataset, scaler: Standardizer) -> Dataset:
+    """The dataset with standardised features (and targets): what the network trains on."""
+
+    def x(X: Array) -> Array:
+        return scaler.transform(X).astype(np.float32) if len(X) else X
+
+    def y(Y: Array) -> Array:
+        return scaler.transform_target(Y).astype(np.float32) if scaler.target and len(Y) else Y
+
+    return replace(
+        dataset,
+        X_train=x(dataset.X_train),
+        X_val=x(dataset.X_val),
+        X_test=x(dataset.X_test),
+        y_train=y(dataset.y_train),
+        y_val=y(dataset.y_val),
+        y_test=y(dataset.y_test),
+    )
 
 
 def input_stats(X: Array) -> dict[str, float]:
@@ -303,18 +259,24 @@ def input_stats(X: Array) -> dict[str, float]:
     return {"min": float(X.min()), "max": float(X.max())} if X.size else {}
 
 
-def range_warning(meta: dict[str, Any], X: Array, name: str) -> str | None:
-    """A one-line note when ``X`` lies far outside the training inputs, else None.
+def range_warning(
+    meta: dict[str, Any], X: Array, name: str, standardizer: Standardizer | None = None
+) -> str | None:
+    """A one-line note when the raw rows ``X`` lie far outside the training inputs, else None.
 
     Far: more than ``FAR`` training standard deviations from a feature's mean (models
-    trained with standardisation), or beyond ``FAR`` times the training range (e.g.
-    0–255 pixels against a model trained on [0, 1]).
+    trained with standardisation: the model's ``standardizer``, or the statistics a
+    model folded them into kept in its metadata), or beyond ``FAR`` times the training
+    range (e.g. 0–255 pixels against a model trained on [0, 1]). Both compare raw
+    inputs with raw training statistics.
     """
     X = np.asarray(X, dtype=np.float64)
     if X.size == 0:
         return None
     scaler = meta.get("standardize")
-    if isinstance(scaler, dict) and len(scaler.get("mean") or []) == X.shape[1]:
+    if standardizer is not None:
+        scaler = {"mean": standardizer.mean, "scale": standardizer.scale}
+    if isinstance(scaler, dict) and len(scaler.get("mean", [])) == X.shape[1]:
         z = np.abs(X - np.asarray(scaler["mean"])) / np.asarray(scaler["scale"])
         if z.max() > FAR:
             r, c = np.unravel_index(int(z.argmax()), z.shape)

@@ -2,8 +2,9 @@
 
 Everything is checked before it is used: the container (:mod:`backprop.io.container`),
 each tensor's dtype and shape against the architecture in the metadata document,
-the activation and cost names, and the SHA-256 checksum of the tensor bytes and
-the document. Every problem is a :class:`~backprop.errors.ModelFileError`.
+the activation and cost names, the standardisation's tensors when the document names
+one, and the SHA-256 checksum of the tensor bytes and the document. Every problem is a
+:class:`~backprop.errors.ModelFileError`.
 """
 
 from __future__ import annotations
@@ -17,7 +18,9 @@ import numpy as np
 
 from .. import activations, costs
 from ..errors import BackpropError, ModelFileError
+from ..model import Model
 from ..network import DTYPES, Layers, Network
+from ..preprocessing import TENSORS, Standardizer
 from . import container
 from .container import few, is_count, short
 
@@ -26,7 +29,9 @@ __all__ = ["UnverifiedModelWarning", "load", "read_metadata"]
 Architecture = dict[str, Any]
 
 
-def load(path: str | os.PathLike[str], *, to: str | None = None, device: Any = None) -> Network:
+def load(
+    path: str | os.PathLike[str], *, to: str | None = None, device: Any = None
+) -> Network | Model:
     """Read a model file written by :func:`backprop.io.save` (or any safetensors writer,
     same schema).
 
@@ -35,17 +40,22 @@ def load(path: str | os.PathLike[str], *, to: str | None = None, device: Any = N
 
     Returns
     -------
-    Network
-        With the stored weights (bit-exact), architecture, dtype and
-        ``metadata`` (the caller's metadata given to :func:`backprop.io.save`).
+    Network or Model
+        The Network with the stored weights (bit-exact), architecture, dtype and
+        ``metadata`` (the caller's metadata given to :func:`backprop.io.save`). A file
+        that also holds a standardisation gives a :class:`backprop.Model`: that network
+        (as trained, on standardised rows) and its
+        :class:`~backprop.preprocessing.Standardizer`, whose ``predict`` takes raw rows.
+        ``backprop.Model.of(load(path))`` is a Model either way.
 
     Raises
     ------
     ModelFileError
         Missing, unreadable, truncated, malformed or inconsistent file.
     """
-    net = _load_model(path)[0]
-    return net if to is None else net.to(to, device)
+    net, standardizer, _ = _load_model(path)
+    loaded: Network | Model = net if standardizer is None else Model(net, standardizer)
+    return loaded if to is None else loaded.to(to, device)
 
 
 def read_metadata(path: str | os.PathLike[str]) -> dict[str, Any]:
@@ -55,17 +65,20 @@ def read_metadata(path: str | os.PathLike[str]) -> dict[str, Any]:
     architecture (``sizes``, ``activations``, ``output``, ``cost``, ``dtype``,
     ``init``, ``n_params``), ``sha256`` and the caller's ``metadata``.
     """
-    return _load_model(path)[1]
+    return _load_model(path)[2]
 
 
-def _load_model(path: str | os.PathLike[str]) -> tuple[Network, dict[str, Any]]:
+def _load_model(
+    path: str | os.PathLike[str],
+) -> tuple[Network, Standardizer | None, dict[str, Any]]:
     where = container.cannot_load(path, "model")
     tensors, doc, signed = container.read(path, where, container.MODEL_FORMAT)
     arch = _check_architecture(doc, where)
     sizes, dtype = arch["sizes"], arch["dtype"]
     L = len(sizes) - 1
     expected = [f"{kind}{l}" for l in range(1, L + 1) for kind in ("W", "b")]
-    _check_names(tensors, expected, where)
+    scaling = _standardize_names(doc, where)
+    _check_names(tensors, expected, where, scaling)
     for l in range(1, L + 1):
         _expect_shape(tensors, f"W{l}", [(sizes[l], sizes[l - 1])], sizes, where)
         _expect_shape(tensors, f"b{l}", [(sizes[l],), (sizes[l], 1)], sizes, where)
@@ -73,17 +86,65 @@ def _load_model(path: str | os.PathLike[str]) -> tuple[Network, dict[str, Any]]:
         if tensors[name].dtype != np.dtype(dtype):
             code = container.dtype_code(tensors[name].dtype)
             raise ModelFileError(f"{where}: tensor {name} is {code} but the metadata says {dtype}")
+    _check_standardizer(tensors, scaling, sizes, where)
     container.verify_checksum(doc, tensors, signed, where, expected)
-    for name in expected:
+    for name in [*expected, *scaling]:
         if not np.isfinite(tensors[name]).all():
             raise ModelFileError(f"{where}: tensor {name} holds NaN or inf values")
+    standardizer = _standardizer(tensors, scaling, where)
     net = _network(arch, where)
     net.W = Layers(1, [np.ascontiguousarray(tensors[f"W{l}"]) for l in range(1, L + 1)])
     net.b = Layers(1, [tensors[f"b{l}"].reshape(-1, 1).copy() for l in range(1, L + 1)])
     if doc["format_version"] == 1:
         _warn_version_1(doc, path)
     net.metadata = copy.deepcopy(doc["metadata"])
-    return net, doc
+    return net, standardizer, doc
+
+
+def _standardize_names(doc: dict[str, Any], where: str) -> list[str]:
+    """The standardisation's tensor names the document's ``standardize`` field promises."""
+    spec = doc.get("standardize")
+    if spec is None:
+        return []
+    if (
+        not isinstance(spec, dict)
+        or set(spec) != {"target"}
+        or not isinstance(spec["target"], bool)
+    ):
+        raise ModelFileError(
+            f"{where}: metadata 'standardize' must be {{\"target\": true or false}}, "
+            f"got {short(spec)}"
+        )
+    if doc["format_version"] < 3:
+        raise ModelFileError(
+            f"{where}: metadata 'standardize' needs format version 3 (its checksum covers "
+            f"every tensor), but the file is version {doc['format_version']}"
+        )
+    keys = ["mean", "scale", *(["y_mean", "y_scale"] if spec["target"] else [])]
+    return [TENSORS[key] for key in keys]
+
+
+def _check_standardizer(
+    tensors: dict[str, np.ndarray], names: list[str], sizes: list[int], where: str
+) -> None:
+    """Each standardisation tensor is float64 of shape (n_0,), or (n_L,) for the target."""
+    for name in names:
+        n = sizes[-1] if name in (TENSORS["y_mean"], TENSORS["y_scale"]) else sizes[0]
+        _expect_shape(tensors, name, [(n,)], sizes, where)
+        if tensors[name].dtype != np.float64:
+            code = container.dtype_code(tensors[name].dtype)
+            raise ModelFileError(f"{where}: tensor {name} is {code}; a standardisation is F64")
+
+
+def _standardizer(
+    tensors: dict[str, np.ndarray], names: list[str], where: str
+) -> Standardizer | None:
+    if not names:
+        return None
+    try:
+        return Standardizer.from_tensors({name: tensors[name] for name in names})
+    except BackpropError as exc:  # a zero or negative scale
+        raise ModelFileError(f"{where}: invalid standardisation: {exc}") from None
 
 
 def _warn_version_1(doc: dict[str, Any], path: str | os.PathLike[str]) -> None:
@@ -189,17 +250,25 @@ def _check_activations(doc: dict[str, Any], L: int, where: str) -> list[str]:
     return acts
 
 
-def _check_names(tensors: dict[str, np.ndarray], expected: list[str], where: str) -> None:
+def _check_names(
+    tensors: dict[str, np.ndarray], expected: list[str], where: str, scaling: list[str]
+) -> None:
     missing = [n for n in expected if n not in tensors]
     if missing:
         raise ModelFileError(
             f"{where}: missing tensor {few(missing)} for the {len(expected) // 2}-layer "
             "network the metadata describes"
         )
-    extra = sorted(set(tensors) - set(expected))
-    if extra:
+    missing = [n for n in scaling if n not in tensors]
+    if missing:
         raise ModelFileError(
-            f"{where}: unexpected tensor {few(extra, short)}; a model holds only {few(expected)}"
+            f"{where}: missing tensor {few(missing)} for the standardisation the metadata describes"
+        )
+    extra = sorted(set(tensors) - set(expected) - set(scaling))
+    if extra:
+        held = few(expected) + (f" and {few(scaling)}" if scaling else "")
+        raise ModelFileError(
+            f"{where}: unexpected tensor {few(extra, short)}; a model holds only {held}"
         )
 
 

@@ -4,6 +4,11 @@ The writer needs nothing but the attributes every network has (see
 :class:`SavableNetwork`), so it sits beside :mod:`backprop.network` in the core
 and ``Network.save`` calls it without an import cycle; the reader, which builds a
 :class:`~backprop.network.Network`, is :mod:`backprop.io.model_reader`.
+
+A standardisation (:class:`~backprop.preprocessing.Standardizer`) is stored beside the
+weights as the float64 tensors ``standardize.mean``, ``standardize.scale`` (and
+``standardize.y_mean``, ``standardize.y_scale``), named in the document's
+``standardize`` field; the checksum covers them like every tensor.
 """
 
 from __future__ import annotations
@@ -17,10 +22,11 @@ import numpy as np
 
 from ..errors import ConfigError, ModelFileError
 from ..jsonable import to_jsonable
+from ..preprocessing import Standardizer
 from ..version import __version__
 from . import container
 
-__all__ = ["SavableNetwork", "model_document", "save"]
+__all__ = ["SavableModel", "SavableNetwork", "model_document", "save"]
 
 
 @runtime_checkable
@@ -54,16 +60,32 @@ class SavableNetwork(Protocol):
     def n_params(self) -> int: ...
 
 
+@runtime_checkable
+class SavableModel(Protocol):
+    """What :func:`save` reads from a :class:`backprop.Model`: its network and standardisation."""
+
+    @property
+    def network(self) -> Any: ...  # SavableNetwork
+
+    @property
+    def standardizer(self) -> Standardizer | None: ...
+
+
 def save(
-    net: SavableNetwork, path: str | os.PathLike[str], *, metadata: Mapping[str, Any] | None = None
+    net: SavableNetwork | SavableModel,
+    path: str | os.PathLike[str],
+    *,
+    metadata: Mapping[str, Any] | None = None,
+    standardizer: Standardizer | None = None,
 ) -> Path:
     """Write ``net`` to ``path`` as a safetensors model file, atomically.
 
     Parameters
     ----------
-    net : Network
+    net : Network or Model
         Its weights W^l (n_l, n_{l-1}) are stored as ``W{l}``, its biases b^l
-        as ``b{l}`` of shape (n_l,), in the network's dtype.
+        as ``b{l}`` of shape (n_l,), in the network's dtype. A :class:`backprop.Model`
+        is its network and its standardisation.
     path : str or PathLike
         The target; its directory must exist. An existing file is replaced
         only once the new one is complete.
@@ -71,6 +93,10 @@ def save(
         JSON-serialisable information saved with the model (training
         configuration, data fingerprint, final metrics), merged over
         ``net.metadata``. :func:`backprop.io.load` returns it as ``net.metadata``.
+    standardizer : Standardizer, optional
+        The inputs' (and a regression target's) standardisation the network was
+        trained with, stored as float64 tensors; :func:`backprop.io.load` then returns
+        a :class:`backprop.Model` that applies it. Default: a Model's own.
 
     Returns
     -------
@@ -82,11 +108,19 @@ def save(
     ModelFileError
         The file cannot be written, or a weight is NaN/inf.
     ConfigError
-        ``metadata`` is not JSON-serialisable.
+        ``metadata`` is not JSON-serialisable, or the standardisation does not fit.
     """
+    if isinstance(net, SavableModel) and not isinstance(net, SavableNetwork):
+        standardizer = net.standardizer if standardizer is None else standardizer
+        inner: Any = net.network
+        if getattr(inner, "xp", np) is not np:  # the same file from any device
+            inner = inner.to("numpy")
+        net = inner
     if not isinstance(net, SavableNetwork):
         raise ConfigError(f"save() needs a backprop.Network, got {type(net).__name__}")
     tensors = model_tensors(net)
+    if standardizer is not None:
+        tensors.update(_standardizer_tensors(standardizer, net))
     for name, value in tensors.items():
         if not np.isfinite(value).all():
             raise ModelFileError(
@@ -94,6 +128,8 @@ def save(
                 "train with a lower learning rate"
             )
     doc = model_document(net, {**net.metadata, **(metadata or {})})
+    if standardizer is not None:
+        doc["standardize"] = {"target": standardizer.target}
     container.seal(doc, tensors)
     container.write(path, tensors, doc)
     return Path(path)
@@ -107,6 +143,20 @@ def model_tensors(net: SavableNetwork) -> dict[str, np.ndarray]:
         tensors[f"W{l}"] = net.W[l]
         tensors[f"b{l}"] = net.b[l].reshape(-1)
     return tensors
+
+
+def _standardizer_tensors(s: Standardizer, net: SavableNetwork) -> dict[str, np.ndarray]:
+    """The standardisation's float64 tensors, after checking that it fits the network."""
+    if not isinstance(s, Standardizer):
+        raise ConfigError(
+            f"standardizer must be a backprop.preprocessing.Standardizer, got {type(s).__name__}"
+        )
+    if s.n_features != net.sizes[0] or (s.y_mean is not None and s.y_mean.size != net.sizes[-1]):
+        raise ConfigError(
+            f"the standardisation ({s!r}) does not fit the network's {net.sizes[0]} inputs "
+            f"and {net.sizes[-1]} outputs"
+        )
+    return s.to_tensors()
 
 
 def model_document(net: SavableNetwork, metadata: Mapping[str, Any]) -> dict[str, Any]:

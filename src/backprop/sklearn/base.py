@@ -20,7 +20,9 @@ except ImportError as exc:  # scikit-learn missing or older than 1.6
 
 from .. import optimizers
 from ..errors import ConfigError
+from ..model import Model
 from ..network import Network
+from ..preprocessing import Standardizer
 from .params import check_settings
 
 __all__ = ["BackpropEstimator"]
@@ -116,6 +118,15 @@ class BackpropEstimator(BaseEstimator):
         ``0`` stops only after ``patience`` epochs without any improvement.
     init : str, default="glorot-uniform"
         Weight initialiser: ``normal``, ``scaled-normal``, ``glorot-uniform``, ``he-normal``.
+    standardize : bool, default=True
+        Standardise every feature with the mean and standard deviation of the ``X``
+        given to ``fit`` (``StandardScaler``'s statistics), and, for the regressor with
+        an identity output, the target too; ``predict`` applies the same statistics
+        (and un-scales the target), so the estimator takes raw rows. The statistics are
+        ``standardizer_``; the network (``network_``) is trained on, and takes,
+        standardised rows; ``model_`` is both, to save or export. ``partial_fit`` and
+        ``warm_start`` keep the first fit's statistics. ``False``: the rows go to the
+        network as they are (what ``MLPClassifier`` does).
     random_state : int, numpy Generator or RandomState, optional
         Seeds the initial weights, the shuffling, dropout and the validation
         split. ``None``: fresh randomness on every fit.
@@ -149,6 +160,7 @@ class BackpropEstimator(BaseEstimator):
         patience=10,
         tol=1e-4,
         init="glorot-uniform",
+        standardize=True,
         random_state=None,
         dtype="float64",
         warm_start=False,
@@ -171,6 +183,7 @@ class BackpropEstimator(BaseEstimator):
         self.patience = patience
         self.tol = tol
         self.init = init
+        self.standardize = standardize
         self.random_state = random_state
         self.dtype = dtype
         self.warm_start = warm_start
@@ -220,6 +233,7 @@ class BackpropEstimator(BaseEstimator):
                 rng=rng,
             )
             loss_curve, scores, n_iter, best_loss, optimizer = [], [], 0, np.inf, None
+            self.standardizer_ = self._fit_standardizer(X, T, s)
         else:
             net = self.network_
             if net.sizes[-1] != n_outputs:
@@ -227,9 +241,17 @@ class BackpropEstimator(BaseEstimator):
                     f"warm start: the network has {net.sizes[-1]} outputs but y needs "
                     f"{n_outputs}; refit with warm_start=False"
                 )
+            if bool(self.standardize) != (self.standardizer_ is not None):
+                raise ConfigError(
+                    f"warm start: standardize={self.standardize} but the network was trained "
+                    f"with standardize={not self.standardize}; refit with warm_start=False"
+                )
             loss_curve, scores = self.loss_curve_, self.validation_scores_
             n_iter, best_loss, optimizer = self.n_iter_, self.best_loss_, self._optimizer
-        X = X.astype(net.dtype, copy=False)
+        model = Model(net, self.standardizer_)  # the network's rows and targets
+        X = model.inputs(X).astype(net.dtype, copy=False)
+        T = model.targets(T)
+        T = T.astype(net.dtype, copy=False) if T.dtype.kind == "f" else T
 
         validation_data, monitor_data = None, (None, None)
         early = bool(self.early_stopping) and not incremental
@@ -262,6 +284,7 @@ class BackpropEstimator(BaseEstimator):
             callbacks=callbacks,
             train_metrics="full",  # loss_curve_: the cost after each epoch, as documented
         )
+        net.metadata = self._metadata()
         self.network_ = net
         self._optimizer = optimizer
         self.history_ = history
@@ -280,6 +303,32 @@ class BackpropEstimator(BaseEstimator):
                 stacklevel=3,
             )
         return self
+
+    def _fit_standardizer(self, X, T, s: dict) -> Standardizer | None:
+        """The statistics of the X given to fit (and of the regressor's target through an
+        identity output), or None with ``standardize=False``."""
+        if not self.standardize:
+            return None
+        return Standardizer.fit(X, T if self._scale_target(s) else None)
+
+    def _scale_target(self, s: dict) -> bool:
+        return False
+
+    def _metadata(self) -> dict:
+        """What a saved ``model_`` (or ``network_``) says of the estimator."""
+        return {"estimator": type(self).__name__}
+
+    @property
+    def model_(self) -> Model:
+        """The fitted network and its standardisation as one :class:`backprop.Model`.
+
+        ``model_.predict(X)`` takes raw rows, as the estimator does; ``model_.save(path)``
+        writes both to a model file (``backprop.load(path)`` reads them back, and
+        ``backprop predict`` / ``evaluate`` / ``explain`` and the ONNX export apply the
+        standardisation); ``backprop.export.to_onnx(model_)``.
+        """
+        check_is_fitted(self)
+        return Model(self.network_, self.standardizer_)
 
     def _split(self, X, T, fraction, rng):
         n_val = int(round(fraction * X.shape[0]))
@@ -309,9 +358,10 @@ class BackpropEstimator(BaseEstimator):
         return self._fit(X, y, incremental=False)
 
     def _predict_output(self, X) -> np.ndarray:
+        """The network's output for raw rows ``X`` (standardised first), in y's units."""
         check_is_fitted(self)
         X = validate_data(self, X, reset=False, dtype=[np.float64, np.float32])
-        return self.network_.predict(X)
+        return self.model_.predict(X)
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

@@ -38,7 +38,12 @@ class BackpropClassifier(ClassifierMixin, BackpropEstimator):
     n_features_in_ : int
     feature_names_in_ : ndarray of str, only when ``X`` had column names
     network_ : backprop.Network
-        The trained network, ``[n_features, *hidden_layer_sizes, n_classes]``.
+        The trained network, ``[n_features, *hidden_layer_sizes, n_classes]``; it takes
+        standardised rows when ``standardize``.
+    standardizer_ : backprop.Standardizer or None
+        The features' mean and scale (``standardize=True``), else None.
+    model_ : backprop.Model
+        ``network_`` and ``standardizer_`` together: raw rows in, to save or export.
     loss_curve_ : list of float
         The training cost after each epoch.
     validation_scores_ : list of float
@@ -103,6 +108,15 @@ class BackpropClassifier(ClassifierMixin, BackpropEstimator):
     def _score_network(self, net, X, T) -> float:
         return float(np.mean(net.predict(X).argmax(axis=1) == T))
 
+    def _metadata(self) -> dict:
+        classes = self.classes_.tolist()
+        return {
+            "estimator": type(self).__name__,
+            "task": "classification",
+            "classes": classes,
+            "data": {"n_classes": len(classes)},
+        }
+
     def predict_proba(self, X):
         """Class probabilities, shape (n_samples, n_classes), columns in ``classes_`` order."""
         P = self._predict_output(X)
@@ -137,9 +151,15 @@ class BackpropRegressor(RegressorMixin, BackpropEstimator):
     n_features_in_ : int
     feature_names_in_ : ndarray of str, only when ``X`` had column names
     network_ : backprop.Network
-        The trained network, ``[n_features, *hidden_layer_sizes, n_outputs]``.
+        The trained network, ``[n_features, *hidden_layer_sizes, n_outputs]``; it takes
+        standardised rows, and gives a standardised target, when ``standardize``.
+    standardizer_ : backprop.Standardizer or None
+        The features' (and, through an identity output, the target's) mean and scale
+        (``standardize=True``), else None.
+    model_ : backprop.Model
+        ``network_`` and ``standardizer_`` together: raw rows in, y in its units out.
     loss_curve_ : list of float
-        The training cost after each epoch.
+        The training cost after each epoch (of the standardised target, when it is).
     validation_scores_ : list of float
         Validation R² after each epoch (``early_stopping`` only).
     best_validation_score_ : float or None
@@ -171,6 +191,12 @@ class BackpropRegressor(RegressorMixin, BackpropEstimator):
 
     def _score_network(self, net, X, T) -> float:
         return float(r2_score(T, net.predict(X)))
+
+    def _scale_target(self, s: dict) -> bool:
+        return s["output"] == "identity"  # a linear output: un-scaled exactly after it
+
+    def _metadata(self) -> dict:
+        return {"estimator": type(self).__name__, "task": "regression", "data": {"n_classes": None}}
 
     def predict(self, X):
         """The network's output for each row of ``X``: (n_samples,) or (n_samples, n_outputs)."""

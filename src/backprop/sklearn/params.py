@@ -6,6 +6,8 @@ import math
 import numbers
 from typing import Any
 
+import numpy as np
+
 from .. import activations, costs, optimizers, validation
 from .. import init as inits
 from ..errors import ConfigError
@@ -46,6 +48,8 @@ def check_settings(est: Any) -> dict[str, Any]:
         )
     if est.init not in inits.INITIALIZERS:
         raise ConfigError(f"init must be one of {', '.join(inits.INITIALIZERS)}, got {est.init!r}")
+    if not isinstance(est.standardize, (bool, np.bool_)):
+        raise ConfigError(f"standardize must be True or False, got {est.standardize!r}")
     epochs = est.max_epochs if est.max_iter is None else est.max_iter
     l2 = est.l2 if est.alpha is None else est.alpha
     return {

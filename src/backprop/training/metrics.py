@@ -15,6 +15,7 @@ import numpy as np
 
 from .. import fast
 from ..errors import DataError
+from ..model import Model
 from ..network import Network
 from ..types import Array, ArrayLike
 from .inputs import Dataset, prepare
@@ -33,14 +34,20 @@ __all__ = [
 EVAL_CHUNK = 4096
 
 
-def evaluate(net: Network, X: ArrayLike, Y: ArrayLike) -> tuple[float, float | None]:
+def evaluate(net: Network | Model, X: ArrayLike, Y: ArrayLike) -> tuple[float, float | None]:
     """Cost C (mean over the examples) and accuracy of ``net`` on (X, Y).
 
     Accuracy is the fraction of rows whose predicted class matches: the class
     is argmax a^L when Y holds integer labels or one-hot rows, a^L > 0.5 for a
     single output with 0/1 targets, and accuracy is None for other targets.
     Evaluated in chunks of ``EVAL_CHUNK`` rows.
+
+    A :class:`~backprop.Model` takes raw rows: X (and a standardised regression
+    target Y) are standardised first, so C is its network's cost on the data as it
+    was trained on.
     """
+    if isinstance(net, Model):
+        X, Y, net = net.inputs(X), net.targets(Y), net.network
     with np.errstate(over="ignore", invalid="ignore"):
         return evaluate_dataset(net, prepare(net, X, Y, "evaluation data"))
 
