@@ -372,7 +372,7 @@ def test_ctrl_c_in_a_real_process():
 def test_the_cli_progress_is_the_library_s():
     import backprop.training.progress
 
-    assert progress.Progress is backprop.training.progress.Progress
+    assert progress.Progress is backprop.training.progress.Progress is bp.Progress
 
 
 # -- evaluate, predict, info ----------------------------------------------------

@@ -361,5 +361,6 @@ def test_verbose_and_bp_progress(capsys):
              validation_fraction=0.2)  # fmt: skip
     err = capsys.readouterr().err.splitlines()
     assert [line[:9] for line in err] == ["epoch 1/2", "epoch 2/2"] and "val cost" in err[0]
+    assert bp.Progress is Progress and "Progress" in dir(bp)  # the lazy name
     bp.train(bp.Network([4, 5, 2], seed=0), X, y, epochs=2, seed=0)
     assert capsys.readouterr().err == ""  # verbose=False (the default): silent
