@@ -6,7 +6,7 @@ import contextlib
 import signal
 import threading
 
-from ..training import Callback
+from ..training import BatchCadence, Callback
 
 __all__ = [
     "SIGNALS",
@@ -83,7 +83,9 @@ class StopOnInterrupt(Callback):
     """Turn the first Ctrl-C (or SIGTERM, SIGHUP) into "stop after the current mini-batch".
 
     While training runs, the signal only sets a flag (and ``signum``); the next ``on_batch_end``
-    sets ``state.stop``. A second Ctrl-C raises KeyboardInterrupt at once.
+    sets ``state.stop`` (with the compiled engine, the end of the batches it runs in one
+    call, within ``batch_cadence.seconds`` of training). A second Ctrl-C raises
+    KeyboardInterrupt at once.
     Outside the main thread (where signal handlers cannot be installed) this
     does nothing and Ctrl-C behaves as usual.
     """
@@ -123,6 +125,9 @@ class StopOnInterrupt(Callback):
             raise KeyboardInterrupt if signum == signal.SIGINT else Terminated(signum)
         self.interrupted = True
         self.signum = signum
+
+    #: a Ctrl-C is acted on within this much training (the batches between run in one call)
+    batch_cadence = BatchCadence(seconds=0.1)
 
     def on_batch_end(self, state):
         if self.interrupted and not state.stop:

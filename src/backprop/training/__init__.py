@@ -34,7 +34,7 @@ step, the engines), :mod:`~.loop` (:func:`train`), :mod:`~.metrics`
 
 from __future__ import annotations
 
-from .callbacks import Callback, Checkpoint, RotatingCheckpoint
+from .callbacks import BatchCadence, Callback, Checkpoint, RotatingCheckpoint
 from .history import History
 from .inputs import Dataset, prepare
 from .loop import train
@@ -46,6 +46,7 @@ from .step import ENGINES, ReadableStep, Step, make_step, register_engine
 __all__ = [
     "ENGINES",
     "EVAL_CHUNK",
+    "BatchCadence",
     "Callback",
     "Checkpoint",
     "Dataset",

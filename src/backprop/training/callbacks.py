@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import re
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -20,10 +21,12 @@ if TYPE_CHECKING:
 
 __all__ = [
     "KEEP",
+    "BatchCadence",
     "Callback",
     "Checkpoint",
     "RotatingCheckpoint",
     "checkpoint_file_name",
+    "cadence",
     "checkpoint_files",
 ]
 
@@ -42,7 +45,10 @@ class Callback:
     end training after the current batch.
     Callbacks run inside ``np.errstate(over="ignore", invalid="ignore")``: the
     loop detects NaN/inf itself. A callback that does not override
-    ``on_batch_end`` lets a compiled engine run a whole epoch in one call.
+    ``on_batch_end`` lets a compiled engine run a whole epoch in one call; one
+    that does may say how often it really needs it with a ``batch_cadence``
+    attribute (:class:`BatchCadence`), and the engine then runs the batches in
+    between in one call. Without one, ``on_batch_end`` runs after every batch.
     """
 
     def on_train_begin(self, state: TrainState) -> None: ...
@@ -62,6 +68,30 @@ def needs_batches(callback: Any) -> bool:
     """True when ``callback`` has its own ``on_batch_end`` (the loop must stop after each batch)."""
     hook = getattr(type(callback), "on_batch_end", None)
     return hook is not None and hook is not Callback.on_batch_end
+
+
+@dataclass(frozen=True)
+class BatchCadence:
+    """How often a callback's ``on_batch_end`` must run within an epoch.
+
+    ``every``: after every ``every``-th mini-batch of the epoch, exactly (a
+    checkpoint every N batches); ``seconds``: after at most that much training
+    time (a progress display, a Ctrl-C check). Neither: only when another
+    callback's cadence stops the engine. The batches in between may run in one
+    compiled call, so ``state.batch`` advances by more than one between calls.
+    """
+
+    every: int | None = None
+    seconds: float | None = None
+
+
+def cadence(callback: Any) -> BatchCadence | None:
+    """``callback``'s :class:`BatchCadence`: empty without an ``on_batch_end`` of its own,
+    None (after every batch) when it has one and no ``batch_cadence`` attribute."""
+    if not needs_batches(callback):
+        return BatchCadence()
+    declared = getattr(callback, "batch_cadence", None)
+    return declared if isinstance(declared, BatchCadence) else None
 
 
 class Checkpoint(Callback):
@@ -88,6 +118,11 @@ class Checkpoint(Callback):
         from ..io.checkpoint import save_checkpoint
 
         save_checkpoint(self.path, *state.checkpoint())
+
+    @property
+    def batch_cadence(self) -> BatchCadence:
+        """Saved after every ``every_batches``-th batch: the engine stops there exactly."""
+        return BatchCadence(every=self.every_batches)
 
     def on_batch_end(self, state: TrainState) -> None:
         if self.every_batches and state.batch % self.every_batches == 0:
@@ -158,6 +193,11 @@ class RotatingCheckpoint(Callback):
                 os.unlink(old)
             except OSError:
                 pass
+
+    @property
+    def batch_cadence(self) -> BatchCadence:
+        """After every ``every``-th batch, and wherever another callback stops the engine."""
+        return BatchCadence(every=self.every)
 
     def on_batch_end(self, state: TrainState) -> None:
         if state.stop:  # Ctrl-C (or another callback) ends the run here

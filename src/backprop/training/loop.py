@@ -23,7 +23,7 @@ from ..backends import all_finite, copy, first_value  # arrays of any library
 from ..errors import ConfigError
 from ..network import Network
 from ..types import Array, ArrayLike
-from .callbacks import Callback, needs_batches
+from .callbacks import Callback, cadence
 from .history import History
 from .inputs import Dataset, prepare
 from .metrics import evaluate_dataset
@@ -179,7 +179,10 @@ def train(
     test_set = optional_set(net, test_data, "test_data", "test data")
     n = len(train_set)
     state = new_state(net, opt, sched, rng, s, n, val_index)
-    state._step = make_step(net, opt, l2=s.l2, n_train=n, dropout=s.dropout, rng=rng, engine=engine)
+    state._step = make_step(
+        net, opt, l2=s.l2, n_train=n, dropout=s.dropout, rng=rng, engine=engine,
+        batch_size=s.batch_size,
+    )  # fmt: skip
     if resumed is not None:
         restore(state, *resumed)
     hooks = [callbacks] if isinstance(callbacks, Callback) else list(callbacks)
@@ -213,9 +216,15 @@ class Loop:
         # the monitored quantity: accuracy for classification, else cost
         monitored = val_set if val_set is not None else train_set
         self.mode = "max" if monitored.kind else "min"
-        # a whole epoch in one call where the step can and no callback needs each batch
+        # ranges of batches in one call where the step can and every callback's cadence
+        # allows it (a whole epoch when no callback needs on_batch_end)
+        cadences = [cadence(cb) for cb in callbacks]
         runner = getattr(self.step, "run_batches", None)
-        self.run_batches = None if any(map(needs_batches, callbacks)) else runner
+        self.run_batches = None if None in cadences else runner
+        self._every = [c.every for c in cadences if c is not None and c.every]
+        seconds = [c.seconds for c in cadences if c is not None and c.seconds]
+        self._seconds = min(seconds) if seconds else None
+        self._batch_hooks = self._every or self._seconds is not None
         #: the epoch's training metrics from the steps' forward passes (None: a full pass)
         self.running = RunningMetrics(state.net, train_set) if train_metrics == "running" else None
         state._running = self.running  # state.running_metrics() during the epoch
@@ -276,13 +285,9 @@ class Loop:
         # b^L: a NaN/inf anywhere in the network reaches it within a step or two, and
         # one element costs nothing to test (_end_epoch makes the full check)
         sentinel = step.params[-1]
-        start = time.perf_counter()
         if self.run_batches is not None:
-            first = state.batch
-            done = self.run_batches(X, T, perm, bs, first, state.n_batches, state.lr)
-            state.batch = first + done
-            state.epoch_seconds += time.perf_counter() - start
-            return state.batch == state.n_batches and math.isfinite(first_value(sentinel))
+            return self._ranges(sentinel)
+        start = time.perf_counter()
         for k in range(state.batch, state.n_batches):
             step(X, T, perm[k * bs : (k + 1) * bs], state.lr)
             if self.running is not None:
@@ -297,6 +302,39 @@ class Loop:
                 if state.stop:
                     return True
         state.epoch_seconds += time.perf_counter() - start
+        return True
+
+    def _ranges(self, sentinel: Array) -> bool:
+        """The epoch's remaining batches in ranges, one call each, ``on_batch_end`` after each.
+
+        A range ends at the next multiple of a callback's ``every`` and, where a
+        callback wants calls every ``seconds``, after as many batches as the last
+        range ran in that time (at first one, then at most twice as many each time).
+        """
+        state, run = self.state, self.run_batches
+        assert run is not None and state.perm is not None
+        X, T, bs, perm = self.train_set.X, self.train_set.T, state.batch_size, state.perm
+        length = 1  # batches per range for a callback with ``seconds``
+        while state.batch < state.n_batches:
+            first, end = state.batch, state.n_batches
+            for k in self._every:
+                end = min(end, (first // k + 1) * k)
+            if self._seconds is not None:
+                end = min(end, first + length)
+            start = time.perf_counter()
+            done = run(X, T, perm, bs, first, end, state.lr)
+            elapsed = time.perf_counter() - start
+            state.batch = first + done
+            state.epoch_seconds += elapsed
+            if done < end - first or not math.isfinite(first_value(sentinel)):
+                return False
+            if self._batch_hooks:
+                self._call("on_batch_end")
+                if state.stop:
+                    return True
+            if self._seconds is not None:
+                fits = int(self._seconds * done / elapsed) if elapsed > 0 else 2 * length
+                length = max(1, min(2 * length, fits))
         return True
 
     def _end_epoch(self, last_good: list[Array]) -> bool:

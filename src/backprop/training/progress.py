@@ -45,7 +45,7 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, TextIO
 
 from ..display import format_seconds, percent
-from .callbacks import Callback
+from .callbacks import BatchCadence, Callback
 
 if TYPE_CHECKING:
     from .state import TrainState
@@ -265,6 +265,14 @@ class Progress(Callback):
         self._done_samples = 0.0  # samples and seconds of the finished epochs
         self._done_seconds = 0.0
         self._closer: Callable[[], None] | None = None
+
+    @property
+    def batch_cadence(self) -> BatchCadence | None:
+        """A redraw after at most ``1/max_rate`` s of training (none off a terminal; every
+        batch with ``max_rate=0``): a compiled engine runs the batches between in one call."""
+        if not self.live:
+            return BatchCadence()
+        return BatchCadence(seconds=self.min_interval) if self.min_interval else None
 
     # -- the hooks --------------------------------------------------------------
 

@@ -124,6 +124,23 @@ class StepFactory(Protocol):
     ) -> Step: ...
 
 
+class AutoStepFactory(Protocol):
+    """``engine="auto"``'s factory for an engine: a :class:`StepFactory` that is also told
+    the run's mini-batch size (None when unknown), to refuse where the engine does not pay."""
+
+    def __call__(
+        self,
+        net: Network,
+        optimizer: optim.Optimizer,
+        *,
+        l2: float,
+        n_train: int,
+        dropout: float,
+        rng: np.random.Generator | None,
+        batch_size: int | None,
+    ) -> Step: ...
+
+
 def draw_masks(
     rng: np.random.Generator, sizes: Sequence[int], m: int, keep: float, dtype: str
 ) -> dict[int, Array]:
@@ -289,16 +306,19 @@ _ENGINES: dict[str, StepFactory] = {
 #: engines "auto" tries first, in order (registered with auto=True or an auto factory)
 _AUTO: list[str] = []
 #: the factory "auto" calls for such an engine, where it is not the engine's own
-_AUTO_FACTORY: dict[str, StepFactory] = {}
+_AUTO_FACTORY: dict[str, AutoStepFactory] = {}
 
 
-def register_engine(name: str, factory: StepFactory, *, auto: bool | StepFactory = False) -> None:
+def register_engine(
+    name: str, factory: StepFactory, *, auto: bool | AutoStepFactory = False
+) -> None:
     """Make ``train(..., engine=name)`` build its step with ``factory``.
 
     With ``auto``, ``engine="auto"`` tries it (in registration order) before
     the fast engine, moving on when it raises :class:`ConfigError`; ``auto``
-    may also be a factory of its own that ``"auto"`` calls instead (one that
-    refuses where the engine does not pay).
+    may also be a factory of its own that ``"auto"`` calls instead (an
+    :class:`AutoStepFactory`, told the batch size: one that refuses where the
+    engine does not pay).
     """
     if name == "auto":
         raise ConfigError("'auto' chooses among the engines; register another name")
@@ -327,12 +347,15 @@ def make_step(
     dropout: float = 0.0,
     rng: np.random.Generator | None = None,
     engine: str = "auto",
+    batch_size: int | None = None,
 ) -> Step:
     """The :class:`Step` of ``engine`` for this network and run.
 
     ``"auto"`` takes the first automatic engine that accepts the network,
     then ``"fast"``, and the readable step for networks the fast engine
-    cannot train (an activation or cost without fast kernels).
+    cannot train (an activation or cost without fast kernels). ``batch_size``,
+    when known, is passed to the automatic engines' own factories (registered
+    with ``auto=factory``), which weigh per-batch costs with it.
     """
     if engine != "auto":
         factory = _ENGINES.get(engine) if isinstance(engine, str) else None
@@ -340,9 +363,13 @@ def make_step(
             raise ConfigError(f"unknown engine {engine!r}; choose one of: {', '.join(engines())}")
         return factory(net, optimizer, l2=l2, n_train=n_train, dropout=dropout, rng=rng)
     for name in [*_AUTO, "fast"]:
-        make = _AUTO_FACTORY.get(name, _ENGINES[name])
         try:
-            return make(net, optimizer, l2=l2, n_train=n_train, dropout=dropout, rng=rng)
+            if name in _AUTO_FACTORY:
+                return _AUTO_FACTORY[name](
+                    net, optimizer, l2=l2, n_train=n_train, dropout=dropout, rng=rng,
+                    batch_size=batch_size,
+                )  # fmt: skip
+            return _ENGINES[name](net, optimizer, l2=l2, n_train=n_train, dropout=dropout, rng=rng)
         except ConfigError:
             continue
     return ReadableStep(net, optimizer, l2=l2, n_train=n_train, dropout=dropout, rng=rng)
