@@ -8,9 +8,9 @@ samples/s from that one run, never a time, so a slower machine does not fail it.
 
 With numba installed the quick mode also trains the source's [3,4,2] network
 with batch 1 through ``train(engine="jit")``, ``train(engine="auto")`` and
-PyTorch eager: the compiled engine must stay far ahead (issue 14 targets
-1,000×, measured by the full benchmark; the guard's floor of 100× catches a
-regression to per-step Python, which runs at ~20× PyTorch here).
+PyTorch eager: the compiled engine must stay ahead by issue 14's 1,000× (the
+full benchmark measured 2,500–3,200× on a quiet 2-core AMD EPYC, 2026-12-01;
+per-step Python runs at ~20×).
 """
 
 import importlib.util
@@ -24,7 +24,7 @@ import pytest
 REPO = Path(__file__).resolve().parents[2]
 HAS_NUMBA = importlib.util.find_spec("numba") is not None
 #: the compiled engine's floor on [3,4,2]/1, × PyTorch eager (see the module docstring)
-JIT_FLOOR = 100.0
+JIT_FLOOR = 1000.0
 
 
 @pytest.mark.timeout(420)
