@@ -37,6 +37,10 @@ _NETWORK_ONLY = frozenset(
 class Model:
     """A :class:`~backprop.Network` and its standardisation (or none).
 
+    ``predict``, ``sizes``, ``metadata``, ``save`` and ``to`` work as a Network's do, on
+    raw rows. The network's own maths (``forward``, ``backward``, ``cost``, ``W``, ``b``)
+    is ``model.network``'s, on standardised rows (:meth:`inputs`, :meth:`targets`).
+
     Parameters
     ----------
     network : Network
@@ -44,10 +48,6 @@ class Model:
     standardizer : Standardizer, optional
         The per-feature mean and scale of the training rows (n_0,) and, for
         regression, of the target (n_L,). ``None``: the network takes raw rows.
-
-    ``predict``, ``sizes``, ``metadata``, ``save`` and ``to`` work as a Network's do, on
-    raw rows. The network's own maths (``forward``, ``backward``, ``cost``, ``W``, ``b``)
-    is ``model.network``'s, on standardised rows (:meth:`inputs`, :meth:`targets`).
     """
 
     def __init__(self, network: Network, standardizer: Standardizer | None = None):

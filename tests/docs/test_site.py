@@ -41,7 +41,8 @@ API = {
 def site(tmp_path_factory: pytest.TempPathFactory) -> Path:
     out = tmp_path_factory.mktemp("site")
     build = subprocess.run(
-        [sys.executable, "-m", "mkdocs", "build", "--strict", "-q", "-d", str(out)],
+        # not -q: quiet hides the warnings, and --strict then has none to fail on
+        [sys.executable, "-m", "mkdocs", "build", "--strict", "-d", str(out)],
         cwd=REPO, capture_output=True, text=True, timeout=300,
         env={"NO_MKDOCS_2_WARNING": "1", "PATH": "/usr/bin:/bin"},
     )  # fmt: skip
