@@ -529,3 +529,17 @@ def test_early_stopping_needs_enough_data():
     X, y = blobs(30)
     with pytest.raises(ConfigError, match="validation_fraction"):
         BackpropRegressor(early_stopping=True, validation_fraction=0.01).fit(X[:20], y[:20])
+
+
+def test_without_scikit_learn_the_import_says_how_to_install_it():
+    import subprocess
+    import sys
+
+    code = (
+        "import sys; sys.modules['sklearn'] = None\n"  # as if scikit-learn were not installed
+        "try:\n    import backprop.sklearn.estimators\n"
+        "except ImportError as e:\n    print(e)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert "backprop.sklearn needs scikit-learn 1.6 or later" in out.stdout
+    assert "pip install 'backprop-textbook[sklearn]'" in out.stdout

@@ -64,10 +64,10 @@ NO_ACCURACY, ARGMAX, THRESHOLD = 0, 1, 2
 NO_TRANS, TRANS = 111, 112  # cblas transpose flags
 
 # slots of K, the dtype constants
-K_ZERO, K_ONE, K_HALF, K_SLOPE, K_Q, K_INV_Q, K_LR, K_DECAY = 0, 1, 2, 3, 4, 5, 6, 7
-K_MU, K_B1, K_1MB1, K_B2, K_1MB2, K_EPS, K_STEP, K_SQRT_C2, K_M = 8, 9, 10, 11, 12, 13, 14, 15, 16
-K_M_LAST = 17
-K_SIZE = 18
+K_ZERO, K_ONE, K_SLOPE, K_Q, K_INV_Q, K_LR, K_DECAY, K_MU = 0, 1, 2, 3, 4, 5, 6, 7
+K_B1, K_1MB1, K_B2, K_1MB2, K_EPS, K_STEP, K_SQRT_C2 = 8, 9, 10, 11, 12, 13, 14
+K_M, K_M_LAST = 15, 16  # the batch size m and the last batch's, in the dtype
+K_SIZE = 17
 # slots of H, the float64 hyperparameters (Adam's bias corrections are computed in float64)
 H_LR, H_B1, H_B2 = 0, 1, 2
 

@@ -302,7 +302,7 @@ class JitStep:
         eps = float(hyper.get("eps", 0.0))
         q = self.keep
         values = {
-            K_.K_ZERO: 0.0, K_.K_ONE: 1.0, K_.K_HALF: 0.5,
+            K_.K_ZERO: 0.0, K_.K_ONE: 1.0,
             K_.K_SLOPE: activations.LeakyReLU.slope, K_.K_Q: q,
             K_.K_INV_Q: 1.0 / q if q > 0 else math.inf, K_.K_LR: lr, K_.K_DECAY: self.decay,
             K_.K_MU: mu, K_.K_B1: b1, K_.K_1MB1: 1.0 - b1, K_.K_B2: b2,

@@ -13,7 +13,15 @@ scikit-learn is imported when this module is, so ``import backprop`` stays light
 
 from __future__ import annotations
 
-from .base import BackpropEstimator
-from .estimators import BackpropClassifier, BackpropRegressor
+try:  # checked once here: base and estimators (always imported after this) import it freely
+    from sklearn.utils.validation import validate_data  # noqa: F401  (scikit-learn >= 1.6)
+except ImportError as exc:  # scikit-learn missing or older than 1.6
+    raise ImportError(
+        f"backprop.sklearn needs scikit-learn 1.6 or later ({exc}); "
+        "install it with: pip install 'backprop-textbook[sklearn]'"
+    ) from exc
+
+from .base import BackpropEstimator  # noqa: E402
+from .estimators import BackpropClassifier, BackpropRegressor  # noqa: E402
 
 __all__ = ["BackpropClassifier", "BackpropEstimator", "BackpropRegressor"]

@@ -6,17 +6,10 @@ import numbers
 import warnings
 
 import numpy as np
-
-try:  # scikit-learn is imported with this package, so `import backprop` stays light
-    from sklearn.base import BaseEstimator
-    from sklearn.exceptions import ConvergenceWarning
-    from sklearn.model_selection import train_test_split
-    from sklearn.utils.validation import check_is_fitted, validate_data
-except ImportError as exc:  # scikit-learn missing or older than 1.6
-    raise ImportError(
-        f"backprop.sklearn needs scikit-learn 1.6 or later ({exc}); "
-        "install it with: pip install 'backprop-textbook[sklearn]'"
-    ) from exc
+from sklearn.base import BaseEstimator
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.model_selection import train_test_split
+from sklearn.utils.validation import check_is_fitted, validate_data
 
 from .. import optimizers
 from ..errors import ConfigError

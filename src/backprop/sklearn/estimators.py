@@ -3,18 +3,11 @@
 from __future__ import annotations
 
 import numpy as np
-
-try:  # scikit-learn is imported with this package, so `import backprop` stays light
-    from sklearn.base import ClassifierMixin, RegressorMixin
-    from sklearn.metrics import r2_score
-    from sklearn.preprocessing import LabelEncoder
-    from sklearn.utils.multiclass import check_classification_targets, unique_labels
-    from sklearn.utils.validation import column_or_1d, validate_data
-except ImportError as exc:  # scikit-learn missing or older than 1.6
-    raise ImportError(
-        f"backprop.sklearn needs scikit-learn 1.6 or later ({exc}); "
-        "install it with: pip install 'backprop-textbook[sklearn]'"
-    ) from exc
+from sklearn.base import ClassifierMixin, RegressorMixin
+from sklearn.metrics import r2_score
+from sklearn.preprocessing import LabelEncoder
+from sklearn.utils.multiclass import check_classification_targets, unique_labels
+from sklearn.utils.validation import column_or_1d, validate_data
 
 from ..errors import ConfigError
 from .base import BackpropEstimator

@@ -25,8 +25,8 @@ __all__ = [
     "Callback",
     "Checkpoint",
     "RotatingCheckpoint",
-    "checkpoint_file_name",
     "cadence",
+    "checkpoint_file_name",
     "checkpoint_files",
 ]
 

@@ -224,7 +224,7 @@ class Loop:
         self._every = [c.every for c in cadences if c is not None and c.every]
         seconds = [c.seconds for c in cadences if c is not None and c.seconds]
         self._seconds = min(seconds) if seconds else None
-        self._batch_hooks = self._every or self._seconds is not None
+        self._batch_hooks = bool(self._every) or self._seconds is not None
         #: the epoch's training metrics from the steps' forward passes (None: a full pass)
         self.running = RunningMetrics(state.net, train_set) if train_metrics == "running" else None
         state._running = self.running  # state.running_metrics() during the epoch
@@ -286,7 +286,7 @@ class Loop:
         # one element costs nothing to test (_end_epoch makes the full check)
         sentinel = step.params[-1]
         if self.run_batches is not None:
-            return self._ranges(sentinel)
+            return self._ranges(X, T, bs, perm, sentinel)
         start = time.perf_counter()
         for k in range(state.batch, state.n_batches):
             step(X, T, perm[k * bs : (k + 1) * bs], state.lr)
@@ -304,7 +304,7 @@ class Loop:
         state.epoch_seconds += time.perf_counter() - start
         return True
 
-    def _ranges(self, sentinel: Array) -> bool:
+    def _ranges(self, X: Array, T: Array, bs: int, perm: Array, sentinel: Array) -> bool:
         """The epoch's remaining batches in ranges, one call each, ``on_batch_end`` after each.
 
         A range ends at the next multiple of a callback's ``every`` and, where a
@@ -312,8 +312,7 @@ class Loop:
         range ran in that time (at first one, then at most twice as many each time).
         """
         state, run = self.state, self.run_batches
-        assert run is not None and state.perm is not None
-        X, T, bs, perm = self.train_set.X, self.train_set.T, state.batch_size, state.perm
+        assert run is not None
         length = 1  # batches per range for a callback with ``seconds``
         while state.batch < state.n_batches:
             first, end = state.batch, state.n_batches
