@@ -16,7 +16,7 @@ pytest.importorskip("numba", reason="needs numba (the compiled engine): pip inst
 
 from backprop import _blas  # noqa: E402
 from backprop import optimizers as optim  # noqa: E402
-from backprop.jit.step import JitStep  # noqa: E402
+from backprop.jit.step import BLOCKED_MAX_BATCH, JitStep  # noqa: E402
 from backprop.network import Network  # noqa: E402
 
 HIDDEN = ["sigmoid", "tanh", "relu", "leaky-relu", "identity"]
@@ -70,13 +70,13 @@ def readable_batch(net, Xb, Tb, masks):
 
 
 def readable_run(net, opt, X, T, labels, perm, lr, *, l2=0.0, dropout=0.0, seed=7, batches=None,
-                 blas=None):  # fmt: skip
+                 blas=None, bs=BS):  # fmt: skip
     """Train like the readable step; return (Σ C_x, hits, examples)."""
     rng, q, L = np.random.default_rng(seed), 1.0 - dropout, net.L
-    batches = -(-len(perm) // BS) if batches is None else batches
+    batches = -(-len(perm) // bs) if batches is None else batches
     total, hits, count = 0.0, 0, 0
     for k in range(batches):
-        idx = perm[k * BS : (k + 1) * BS]
+        idx = perm[k * bs : (k + 1) * bs]
         Xb, Tb, m = X[idx], T[idx], len(idx)
         masks = None
         if q < 1:
@@ -98,17 +98,20 @@ def readable_run(net, opt, X, T, labels, perm, lr, *, l2=0.0, dropout=0.0, seed=
 
 
 def jit_run(net, opt, X, T, labels, perm, lr, *, l2=0.0, dropout=0.0, seed=7, batches=None,
-            blas=None):  # fmt: skip
+            blas=None, bs=BS):  # fmt: skip
     rng = np.random.default_rng(seed)
     step = JitStep(net, opt, l2=l2, n_train=len(perm), dropout=dropout, rng=rng)
     if blas is not None:  # the layers whose products must go to the BLAS
         if _blas.binding() is None:
             pytest.skip("NumPy's OpenBLAS cannot be bound here (the BLAS products are off)")
         assert step.blas == blas
-    batches = -(-len(perm) // BS) if batches is None else batches
+    batches = -(-len(perm) // bs) if batches is None else batches
     kind = "argmax" if net.sizes[-1] > 1 else None
-    done = step.run_batches(X, T, perm, BS, 0, batches, lr, labels, kind)
+    done = step.run_batches(X, T, perm, bs, 0, batches, lr, labels, kind)
     assert done == batches
+    if blas is not None:  # small batches: the forward products in the kernel's blocked loops
+        (spec,) = step._kernels
+        assert spec.blocked == (bs <= BLOCKED_MAX_BATCH)
     return step.running
 
 
@@ -167,24 +170,28 @@ def test_dropout_uses_the_readable_masks(opt, hidden):
 BLAS_SIZES, BLAS_LAYERS = [40, 30, 40, 3], (False, True, True, False)
 
 
+@pytest.mark.parametrize("bs", [BS, 20])  # the blocked forward products; the GEMM's
 @pytest.mark.parametrize("opt", ["sgd", "momentum", "nesterov", "adam"])
 @pytest.mark.parametrize("l2", [0.0, 2.0])
-def test_blas_layers_every_optimizer_with_and_without_l2(opt, l2):
+def test_blas_layers_every_optimizer_with_and_without_l2(opt, l2, bs):
     lr = 0.01 if opt == "adam" else 0.1
-    kw = {"opt": opt, "lr": lr, "l2": l2, "blas": BLAS_LAYERS}
+    kw = {"opt": opt, "lr": lr, "l2": l2, "blas": BLAS_LAYERS, "bs": bs}
     assert_same_training(BLAS_SIZES, "sigmoid", "softmax", "cross-entropy", **kw)
 
 
+@pytest.mark.parametrize("bs", [BS, 20])
 @pytest.mark.parametrize("opt", ["sgd", "adam"])
-def test_blas_layers_with_dropout(opt):
+def test_blas_layers_with_dropout(opt, bs):
     lr = 0.01 if opt == "adam" else 0.1
-    kw = {"opt": opt, "lr": lr, "dropout": 0.3, "blas": BLAS_LAYERS}
+    kw = {"opt": opt, "lr": lr, "dropout": 0.3, "blas": BLAS_LAYERS, "bs": bs}
     assert_same_training(BLAS_SIZES, "relu", "sigmoid", "quadratic", **kw)
 
 
-def test_blas_output_layer_float32():
-    """[30, 40, 30]: both layers in the BLAS, the output's z^L written by the GEMM."""
-    kw = {"lr": 0.1, "dtype": "float32", "blas": (False, True, True)}
+@pytest.mark.parametrize("bs", [BS, 20])
+def test_blas_output_layer_float32(bs):
+    """[30, 40, 30]: both layers in the BLAS, the output's z^L written by the GEMM (or, with
+    small batches, the blocked loops: 40 neurons, 13 blocks of 3 and one left over)."""
+    kw = {"lr": 0.1, "dtype": "float32", "blas": (False, True, True), "bs": bs}
     assert_same_training([30, 40, 30], "tanh", "identity", "quadratic", **kw)
 
 

@@ -218,6 +218,8 @@ class Spec(NamedTuple):
     decay: bool
     #: per layer l (index 0 unused): whether its products go to the BLAS (``gemm``)
     blas: tuple[bool, ...]
+    #: small batches: those layers' forward products in the kernel's blocked loops instead
+    blocked: bool = False
 
 
 @functools.cache
@@ -229,7 +231,7 @@ def kernel(spec: Spec) -> Any:
     activations, costs and optimisers gone), and keys its disk cache on their values,
     so each configuration is compiled once per machine and then only loaded.
     """
-    sizes, acts, cost, opt, kind, dropout, decay, blas = spec
+    sizes, acts, cost, opt, kind, dropout, decay, blas, blocked = spec
     L = len(sizes) - 1
     n0, nL, out_code = sizes[0], sizes[L], acts[L]
     prime_out = cost == QUADRATIC and out_code != SOFTMAX
@@ -289,7 +291,41 @@ def kernel(spec: Spec) -> Any:
             for l in range(1, L + 1):
                 n_out, n_in, code = sizes[l], sizes[l - 1], acts[l]
                 hidden = l < L
-                if blas[l]:  # z (m, n_out) = a^{l-1} (m, n_in) (W^l)ᵀ, then + b^l below
+                own = blas[l] and blocked  # small batches: the product in the loops below
+                if own:  # z (m, n_out) = a^{l-1} (W^l)ᵀ into δ^l's rows (free until BP1/BP2)
+                    for k0 in range(0, m, 4):  # 4 examples × 3 neurons at a time: each
+                        kb = min(4, m - k0)  # weight and input loaded once for 12 products
+                        for i0 in range(0, n_out, 3):
+                            if kb == 4 and i0 + 3 <= n_out:
+                                z00, z01, z02, z10, z11, z12 = zero, zero, zero, zero, zero, zero
+                                z20, z21, z22, z30, z31, z32 = zero, zero, zero, zero, zero, zero
+                                for j in range(n_in):
+                                    w0, w1, w2 = W[l, i0, j], W[l, i0 + 1, j], W[l, i0 + 2, j]
+                                    x = A[l - 1, k0, j]
+                                    z00, z01, z02 = z00 + x * w0, z01 + x * w1, z02 + x * w2
+                                    x = A[l - 1, k0 + 1, j]
+                                    z10, z11, z12 = z10 + x * w0, z11 + x * w1, z12 + x * w2
+                                    x = A[l - 1, k0 + 2, j]
+                                    z20, z21, z22 = z20 + x * w0, z21 + x * w1, z22 + x * w2
+                                    x = A[l - 1, k0 + 3, j]
+                                    z30, z31, z32 = z30 + x * w0, z31 + x * w1, z32 + x * w2
+                                D[l, k0, i0], D[l, k0, i0 + 1], D[l, k0, i0 + 2] = z00, z01, z02
+                                D[l, k0 + 1, i0], D[l, k0 + 1, i0 + 1] = z10, z11
+                                D[l, k0 + 1, i0 + 2], D[l, k0 + 2, i0] = z12, z20
+                                D[l, k0 + 2, i0 + 1], D[l, k0 + 2, i0 + 2] = z21, z22
+                                D[l, k0 + 3, i0], D[l, k0 + 3, i0 + 1] = z30, z31
+                                D[l, k0 + 3, i0 + 2] = z32
+                                continue
+                            for k in range(k0, k0 + kb):  # the last rows: 3 products at a time
+                                z00, z01, z02 = zero, zero, zero
+                                i1, i2 = min(i0 + 1, n_out - 1), min(i0 + 2, n_out - 1)
+                                for j in range(n_in):
+                                    x = A[l - 1, k, j]
+                                    z00 += x * W[l, i0, j]
+                                    z01 += x * W[l, i1, j]
+                                    z02 += x * W[l, i2, j]
+                                D[l, k, i0], D[l, k, i1], D[l, k, i2] = z00, z01, z02
+                elif blas[l]:  # z (m, n_out) = a^{l-1} (m, n_in) (W^l)ᵀ, then + b^l below
                     z_at, ldz = (a_at0 + l * al, w) if hidden else (zo_at, nL)
                     gemm(
                         gemm_at, NO_TRANS, TRANS, m, n_out, n_in, one,
@@ -298,7 +334,9 @@ def kernel(spec: Spec) -> Any:
                     )  # fmt: skip
                 for k in range(m):
                     for i in range(n_out):
-                        if blas[l]:
+                        if own:
+                            s = D[l, k, i] + W[l, n_out, i]
+                        elif blas[l]:
                             s = (A[l, k, i] if hidden else Zout[k, i]) + W[l, n_out, i]
                         else:
                             s = zero
