@@ -143,6 +143,35 @@ def test_mnist_load_time_and_memory():
 
 
 @needs_mnist
+def test_gunzip_holds_the_images_once():
+    """The 47 MB of training images are decompressed into one buffer of the size the IDX
+    header declares: no 1 MiB pieces joined into a second copy (which also stayed in
+    the C heap after they were freed)."""
+    import tracemalloc
+
+    from backprop.data.idx import read_bytes
+
+    path = Path(MNIST) / "train-images-idx3-ubyte.gz"
+    tracemalloc.start()
+    try:
+        data = read_bytes(path, idx=True)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert len(data) == 16 + 60_000 * 28 * 28
+    compressed = path.stat().st_size
+    assert peak < len(data) + compressed + 2e6, (peak, len(data), compressed)
+
+
+def test_heap_trim_where_glibc_has_it():
+    import platform
+
+    from backprop import _heap
+
+    assert _heap.trim() is (platform.system() == "Linux" and platform.libc_ver()[0] == "glibc")
+
+
+@needs_mnist
 def test_mnist_validation_fraction_takes_the_end_of_the_training_file(mnist):
     ds = load(f"mnist:{MNIST}", validation_fraction=0.5)
     assert ds.X_train.shape[0] == 30000 and ds.X_val.shape[0] == 30000

@@ -93,17 +93,27 @@ _CHUNK = 1 << 20
 
 
 def _gunzip(raw: bytes, path: Path, limit: int, cap: int) -> bytes:
-    """Decompress at most ``limit`` bytes, 1 MiB at a time; past ``cap`` is an error."""
+    """Decompress at most ``limit`` bytes, 1 MiB at a time; past ``cap`` is an error.
+
+    With a limit the IDX header set, into one buffer of that size (no chunks to join: the
+    1 MiB pieces and their copy would stay in the process's heap after they are freed).
+    """
     parts: list[bytes] = []
     total = 0
+    buf = bytearray(limit) if limit <= cap else None
+    into = memoryview(buf) if buf is not None else None
     try:
         with gzip.GzipFile(fileobj=io.BytesIO(raw)) as f:
             while total < limit:
-                chunk = f.read(min(_CHUNK, limit - total))
-                if not chunk:
+                if into is not None:
+                    got = f.readinto(into[total : min(total + _CHUNK, limit)])
+                else:
+                    chunk = f.read(min(_CHUNK, limit - total))
+                    parts.append(chunk)
+                    got = len(chunk)
+                if not got:
                     break
-                parts.append(chunk)
-                total += len(chunk)
+                total += got
     except EOFError:
         raise DataFileError(
             f"{path}: truncated gzip file (the compressed stream ends early); "
@@ -118,6 +128,10 @@ def _gunzip(raw: bytes, path: Path, limit: int, cap: int) -> bytes:
             f"{path}: decompresses to more than the {cap / (1 << 30):g} GiB limit for an IDX "
             f"file (the file is {len(raw):,} bytes compressed); is this the right file?"
         )
+    if buf is not None and into is not None:
+        into.release()
+        del buf[total:]  # shrinks in place
+        return buf
     return b"".join(parts)
 
 
