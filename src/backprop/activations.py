@@ -25,6 +25,8 @@ Beside the readable σ and σ', each activation carries
 
 from __future__ import annotations
 
+import functools
+import importlib.util
 from typing import Any, ClassVar
 
 import numpy as np
@@ -133,6 +135,17 @@ class Activation:
         return self.name
 
 
+#: a float32 sigmoid layer of at least this many values a mini-batch (n_l · m) has σ and σ'
+#: computed by the fast step in one compiled pass when numba is installed (``_vmath``):
+#: NumPy's float32 tanh is scalar on AVX2 machines (2.7 ns a value; the pass 0.6 ns)
+COMPILED_SIGMOID_MIN = 32_768
+
+
+@functools.cache
+def _have_numba() -> bool:
+    return importlib.util.find_spec("numba") is not None
+
+
 class Sigmoid(Activation):
     name = "sigmoid"
     formula = "σ(z) = 1/(1 + e⁻ᶻ), σ'(z) = σ(z)(1 − σ(z))"
@@ -159,6 +172,18 @@ class Sigmoid(Activation):
     def record_forward(
         self, rec: Recorder, z: Array, a: Array, *, need_prime: bool, prescaled: bool
     ) -> Array | None:
+        if a.dtype == np.float32 and a.size >= COMPILED_SIGMOID_MIN and _have_numba():
+            from . import _vmath  # σ = 1/(1 + e^{−z}) and σ' = σ(1 − σ) in one vectorised pass
+
+            scale = np.float32(2.0 if prescaled else 1.0)
+            if z is not a:  # the output layer keeps z^L: σ works in place on a copy
+                rec.do(np.copyto, a, z)
+            if not need_prime:
+                rec.do(_vmath.sigmoid_f32, a, scale)
+                return None
+            sp = rec.col(a.shape[0])
+            rec.do(_vmath.sigmoid_prime_f32, a, sp, scale)
+            return sp
         half, one = rec.const(0.5), rec.const(1.0)
         if prescaled:  # z holds z/2 already
             rec.do(np.tanh, z, a)

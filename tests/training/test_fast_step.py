@@ -122,6 +122,42 @@ def test_sgd_steps_float32_close_to_float64(depth, hidden, output, cost, variant
     assert _max_rel(net32, net64) < 2e-5
 
 
+@pytest.mark.parametrize("output, cost", [("sigmoid", "quadratic"), ("sigmoid", "cross-entropy"),
+                                          ("softmax", "cross-entropy")])  # fmt: skip
+@pytest.mark.parametrize("dropout", [0.0, 0.3])
+def test_compiled_sigmoid_float32_close_to_float64(output, cost, dropout, variant, monkeypatch):
+    """Large float32 sigmoid layers take σ and σ' from one compiled pass (numba): every layer
+    here (the threshold lowered to 0), hidden (in place, prescaled by the fused GEMM or not)
+    and output (σ on a copy of z^L, which the cost keeps). The same steps with NumPy's σ in
+    float32 (same dropout masks) and, without dropout, the readable step in float64 agree."""
+    pytest.importorskip("numba")
+    from backprop import _vmath
+
+    sizes = [5, 7, 4, 6, 3]
+    X, T = _data(sizes, output, seed=5)
+    net64 = _net(sizes, "sigmoid", output, cost)
+    steps = {}
+    for threshold in (0, 1 << 60):  # compiled, NumPy
+        monkeypatch.setattr(activations, "COMPILED_SIGMOID_MIN", threshold)
+        net32 = net64.astype("float32")
+        step = _fast(net32, optim.SGD(0.5), variant, n_train=11, dropout=dropout,
+                     rng=np.random.default_rng(1))  # fmt: skip
+        for rows in BATCHES:
+            step(X.astype(np.float32), T.astype(np.float32), rows, 0.5)
+        steps[threshold] = step
+    compiled = (_vmath.sigmoid_f32, _vmath.sigmoid_prime_f32)
+    used = {f for t in steps[0]._tapes.values() for f, _ in t.ops if any(f is c for c in compiled)}
+    # σ' everywhere but an output whose cost cancels it (sigmoid + cross-entropy: σ alone)
+    cancels = (output, cost) == ("sigmoid", "cross-entropy")
+    assert used == {_vmath.sigmoid_prime_f32} | ({_vmath.sigmoid_f32} if cancels else set())
+    assert _max_rel(steps[0].net, steps[1 << 60].net) < 2e-5
+    if not dropout:
+        ref = ReadableStep(net64, optim.SGD(0.5), n_train=11)
+        for rows in BATCHES:
+            ref(X, T, rows, 0.5)
+        assert _max_rel(steps[0].net, net64) < 2e-5
+
+
 @pytest.mark.parametrize("l2", [0.0, 5.0])
 def test_l2_is_nielsen_weight_decay(l2, variant):
     sizes = DEPTH_SIZES[3]

@@ -54,8 +54,9 @@ from typing import Any, NamedTuple
 import numpy as np
 from llvmlite import ir  # type: ignore[import-untyped]
 from numba import njit, types  # type: ignore[import-untyped]
-from numba.core import cgutils  # type: ignore[import-untyped]
-from numba.extending import intrinsic, overload  # type: ignore[import-untyped]
+from numba.extending import intrinsic  # type: ignore[import-untyped]
+
+from .._vmath import exp as _exp
 
 # activation, cost, optimiser and accuracy codes (see step.py for the mapping)
 IDENTITY, SIGMOID, TANH, RELU, LEAKY, SOFTMAX = 0, 1, 2, 3, 4, 5
@@ -112,60 +113,6 @@ def gemm(typingctx, at, ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc):  
         return context.get_dummy_value()
 
     return sig, codegen
-
-
-@intrinsic  # type: ignore[misc]
-def _times_pow2(typingctx, p, k):  # type: ignore[no-untyped-def]
-    """p · 2^k for float32 ``p`` and integral float32 ``k`` in [−127, 128] (k = −127: 0,
-    k = 128: inf): k goes straight into the exponent's bits, so loops around it vectorise."""
-    sig = types.float32(types.float32, types.float32)
-
-    def codegen(context, builder, signature, args):  # type: ignore[no-untyped-def]
-        i32, f32 = ir.IntType(32), ir.FloatType()
-        to_int = cgutils.get_or_insert_function(
-            builder.module, ir.FunctionType(i32, [f32]), "llvm.fptosi.sat.i32.f32"
-        )  # saturating: NaN gives 0, never poison
-        bits = builder.add(builder.call(to_int, [args[1]]), ir.Constant(i32, 127))
-        return builder.fmul(args[0], builder.bitcast(builder.shl(bits, ir.Constant(i32, 23)), f32))
-
-    return sig, codegen
-
-
-def _exp(x):  # type: ignore[no-untyped-def]  # pragma: no cover - replaced by the overload
-    """e^x in the kernel: float32 by :func:`_expf`, anything else by ``math.exp``."""
-    return math.exp(x)
-
-
-@njit(cache=True, fastmath={"contract"}, error_model="numpy")
-def _expf(x):  # type: ignore[no-untyped-def]
-    """e^x in float32 to 1 ulp, in arithmetic that vectorises (``math.exp`` is a call per
-    element: σ's loop is 5× slower with it).
-
-    e^x = 2^k e^r with k = round(x / ln 2), r = x − k ln 2 (ln 2 in two parts, so r is
-    exact: no reassociation here), e^r by Cephes' expf polynomial on |r| ≤ ln(2)/2.
-    Ends: 0 below −87.7 (e^x within 2× of float32's smallest normal), inf from 88.38
-    (e^x ≥ 2.4·10³⁸); NaN stays NaN (the clamps compare false).
-    """
-    x = np.float32(89.0) if x > np.float32(89.0) else x
-    x = np.float32(-88.0) if x < np.float32(-88.0) else x
-    k = np.floor(x * np.float32(1.44269504088896341) + np.float32(0.5))
-    r = x - k * np.float32(0.693359375)
-    r = r + k * np.float32(2.12194440e-4)
-    p = np.float32(1.9875691500e-4)
-    p = p * r + np.float32(1.3981999507e-3)
-    p = p * r + np.float32(8.3334519073e-3)
-    p = p * r + np.float32(4.1665795894e-2)
-    p = p * r + np.float32(1.6666665459e-1)
-    p = p * r + np.float32(5.0000001201e-1)
-    p = p * (r * r) + r + np.float32(1.0)
-    return _times_pow2(p, k)
-
-
-@overload(_exp)  # type: ignore[misc]
-def _exp_overload(x):  # type: ignore[no-untyped-def]
-    if x == types.float32:
-        return lambda x: _expf(x)
-    return lambda x: math.exp(x)
 
 
 @njit(cache=True, inline="always")

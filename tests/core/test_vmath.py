@@ -1,9 +1,10 @@
-"""The kernel's float32 e^x (σ and softmax in float32 networks) against float64's exp.
+"""``backprop._vmath``: the float32 e^x and σ of the compiled loops against float64.
 
-``_expf`` replaces a call to ``expf`` per element with arithmetic the loops
+``expf`` replaces a call to ``expf`` per element with arithmetic the loops
 vectorise; it must stay within about 1 ulp of the exact e^x where the result is a
 normal float32, reach 0 and inf at the ends as the float32 exp does, and keep
-NaN. The exact value is NumPy's float64 exp of the same float32 input.
+NaN. The exact value is NumPy's float64 exp of the same float32 input; σ's is
+1/(1 + e^{−z}) in float64.
 """
 
 from __future__ import annotations
@@ -15,7 +16,8 @@ pytest.importorskip("numba", reason="needs numba (the compiled engine): pip inst
 
 from numba import njit  # noqa: E402
 
-from backprop.jit._kernel import _exp, _expf  # noqa: E402
+from backprop._vmath import exp as _exp  # noqa: E402
+from backprop._vmath import expf as _expf  # noqa: E402
 
 
 @njit(cache=True)
@@ -76,3 +78,21 @@ def test_float64_keeps_the_library_exp():
     out32 = np.empty_like(x32)
     _apply_dispatch(x32, out32)
     np.testing.assert_array_equal(out32, expf(x32))
+
+
+def test_sigmoid_passes_within_three_ulp_with_the_scale():
+    from backprop._vmath import sigmoid_f32, sigmoid_prime_f32
+
+    z = np.random.default_rng(1).normal(scale=6.0, size=(64, 48)).astype(np.float32)
+    z[0, :6] = [0.0, 80.0, -80.0, 1e-8, np.inf, -np.inf]
+    exact = 1.0 / (1.0 + np.exp(-z.astype(np.float64)))
+    for scale, zin in ((1.0, z), (2.0, z / 2)):  # z/2 is exact: the prescaled products
+        a, sp = zin.copy(), np.empty_like(z)
+        sigmoid_prime_f32(a, sp, np.float32(scale))
+        err = np.abs(a - exact) / np.spacing(exact.astype(np.float32))
+        assert err.max() <= 3.0, err.max()
+        np.testing.assert_array_equal(sp, (np.float32(1) - a) * a)
+        b = zin.copy()
+        sigmoid_f32(b, np.float32(scale))
+        np.testing.assert_array_equal(b, a)
+    assert a[0, 4] == 1.0 and a[0, 5] == 0.0
