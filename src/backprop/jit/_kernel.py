@@ -23,7 +23,10 @@ Products. A layer with at least ``BLAS_MIN_WEIGHTS`` weights (step.py) does its 
 products in the OpenBLAS NumPy loaded, called from the kernel by address (:func:`gemm`),
 the elementwise work staying in the kernel's loops: no Python between mini-batches, and
 the BLAS where the arithmetic is. With SGD, BP4 and the update are one accumulating
-GEMM, W ← (1 − αλ/n) W − (α/m) δᵀ a^{l-1}.
+GEMM, W ← (1 − αλ/n) W − (α/m) δᵀ a^{l-1}. With small batches (``Spec.blocked``: at most
+step.py's ``BLOCKED_MAX_BATCH`` examples) those layers' forward products are the kernel's
+own loops instead, 4 examples × 3 neurons a pass so that each weight and input is loaded
+once for 12 products: 2× OpenBLAS at 10 × 784 × 30, where its GEMM is mostly set-up.
 
 Layout. W^l is ``W[l, :n_l, :n_{l-1}]`` and b^l the row after it,
 ``W[l, n_l, :n_l]``, in one array padded to the widest layer; the optimiser's
@@ -40,9 +43,11 @@ of the network's dtype, filled by the caller), so a float32 network computes
 in float32 exactly as NumPy does with a Python float operand (NEP 50), and
 the optimiser updates are NumPy's operations in NumPy's order, except that
 the kernel is compiled with ``fastmath`` reassociation and contraction (sums
-vectorise, multiply-adds fuse) and σ of the sigmoid is 1/(1 + e^{−z}) (the
-readable ½ tanh(z/2) + ½ to an ulp, at half the cost): float64 results agree with
-the readable step to ~1e-15 per step, not bit for bit. NaN and inf keep their meaning.
+vectorise, multiply-adds fuse) and NumPy's error model (no zero-division check per
+division, which kept the elementwise loops scalar), and σ of the sigmoid is
+1/(1 + e^{−z}) (the readable ½ tanh(z/2) + ½ to an ulp, at half the cost; in float32
+with ``_vmath.expf``, which vectorises): float64 results agree with the readable step
+to ~1e-15 per step, not bit for bit. NaN and inf keep their meaning.
 """
 
 from __future__ import annotations

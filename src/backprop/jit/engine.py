@@ -10,12 +10,14 @@ step is actually built.
 
 Where it pays. The NumPy fast step costs ≈ 12 µs of Python per mini-batch
 whatever its size, plus its arithmetic at BLAS speed; the compiled kernel has
-no per-batch Python, does small layers in its own unrolled loops and large
-ones' products in the same BLAS, but its elementwise σ is scalar where NumPy's
-is vectorised. Measured on this project's 2-core machines (float32, quiet):
-[3,4,2]/1 ×90, [64,30,10]/10 ×2.9, [784,30,10]/10 ×1.47, [784,100,10]/10
-×1.23, [784,100,10]/64 ×1.04, [784,256,10]/32 ×1.03, [784,100,10]/128 ×0.95,
-[784,512,512,10]/128 ×0.92 (compiled / fast). So ``"auto"`` compiles
+no per-batch Python, does small layers in its own unrolled loops, large ones'
+products in the same BLAS (small batches' forward products in its own blocked
+loops), but its elementwise passes run on one core beside two-threaded GEMMs.
+Measured on this project's 2-core machines (float32, sigmoid, whole ``train()``
+calls on 10,240 rows, AMD EPYC, 2026-12-01): [3,4,2]/1 ×90, [784,30,10]/10 ×1.86,
+[784,100,10]/10 ×1.38, [784,100,10]/64 ×1.08, [784,256,10]/32 ×1.11,
+[784,100,10]/128 ×0.97, [784,512,512,10]/128 ×0.79 (compiled / fast). So
+``"auto"`` compiles
 
 * networks of at most ``AUTO_MAX_WEIGHTS`` weights (Σ n_l·n_{l−1}) trained on at
   least ``AUTO_MIN_ROWS`` rows, and
