@@ -21,7 +21,7 @@ import io
 import os
 import sys
 
-from .. import __version__
+from .. import __version__, jit
 from ..errors import BackpropError, DivergenceError, GradcheckError
 
 #: sub-command modules, in the order ``--help`` lists them
@@ -61,6 +61,8 @@ def main(argv: list[str] | None = None) -> int:
 
     try:
         install_termination_handlers()  # SIGTERM/SIGHUP unwind like Ctrl-C
+        if argv is None:  # the program itself (the script, python -m): only our code runs
+            jit.lean_start()
         code = _main(argv)
         _flush_stdout()
         return code

@@ -17,12 +17,9 @@ from __future__ import annotations
 import contextlib
 import gzip
 import hashlib
-import http.client
 import importlib.util
 import os
 import time
-import urllib.error
-import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, NoReturn
@@ -427,6 +424,8 @@ def _set_timeout(response, seconds: float) -> None:
 
 def _read_chunk(response, watch: _Watch, url: str, hint: str) -> bytes:
     """The next bytes the server sent (at most 1 MiB), within the deadline."""
+    import http.client
+
     _set_timeout(response, watch.read_timeout())
     try:
         return response.read1(1 << 20)
@@ -446,6 +445,12 @@ def _timed_out(watch: _Watch, url: str, hint: str) -> NoReturn:
 
 
 def _fetch(url: str, target: Path, size: int, md5: str, limits: _Limits) -> None:
+    # imported here: urllib.request (with http.client and ssl) is 8 MB and 30 ms that a
+    # run which loads files already present never needs
+    import http.client
+    import urllib.error
+    import urllib.request
+
     hint = f"download it by hand into {str(target.parent)!r} or try again"
     digest = hashlib.md5(usedforsecurity=False)
     received = 0

@@ -34,6 +34,7 @@ import numpy as np
 from .. import _blas, activations, costs
 from .. import optimizers as optim
 from . import _kernel as K_
+from . import numba_setup
 
 _ACT_CODES: dict[type, int] = {
     activations.Identity: K_.IDENTITY,
@@ -259,7 +260,8 @@ class JitStep:
 
             t = time.perf_counter()
             run = K_.kernel(spec)
-            run.compile(tuple(typeof(a) for a in args))
+            with numba_setup():
+                run.compile(tuple(typeof(a) for a in args))
             self.compile_seconds += time.perf_counter() - t
             self.kernel_from_cache = bool(sum(run.stats.cache_hits.values()))
             self._kernels[spec] = run
