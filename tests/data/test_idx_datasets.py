@@ -142,6 +142,7 @@ def test_mnist_load_time_and_memory():
     assert peak < final + 75e6, (peak, final)
 
 
+@pytest.mark.usefixtures("inflate")
 @needs_mnist
 def test_gunzip_holds_the_images_once():
     """The 47 MB of training images are decompressed into one buffer of the size the IDX
@@ -274,6 +275,7 @@ def test_digits_split_is_seeded():
 # --------------------------------------------------------------------------- IDX: synthetic dirs
 
 
+@pytest.mark.usefixtures("inflate")
 def test_tiny_idx_dir_roundtrip_gz_and_raw(tmp_path):
     for gz in (True, False):
         d = tmp_path / f"gz{gz}"
@@ -368,6 +370,7 @@ MALFORMED = {
 }
 
 
+@pytest.mark.usefixtures("inflate")
 @pytest.mark.parametrize("case", list(MALFORMED))
 def test_malformed_idx_files(tmp_path, case):
     stem, make, pattern = MALFORMED[case]
@@ -380,6 +383,7 @@ def test_malformed_idx_files(tmp_path, case):
     assert "\n" not in str(e.value)
 
 
+@pytest.mark.usefixtures("inflate")
 def test_gzip_bomb_is_not_decompressed(tmp_path):
     import tracemalloc
 

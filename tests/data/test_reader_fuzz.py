@@ -33,6 +33,8 @@ FUZZ = settings(
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
 )
 
+pytestmark = pytest.mark.usefixtures("inflate")  # both gzip inflaters
+
 
 @pytest.fixture(scope="module")
 def scratch(tmp_path_factory):

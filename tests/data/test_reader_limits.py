@@ -120,6 +120,7 @@ def _bomb(declared: int, members: int, member_bytes: int = 16 << 20) -> bytes:
     return gzip.compress(_idx_header(declared)) + one * members
 
 
+@pytest.mark.usefixtures("inflate")
 def test_gzip_bomb_declaring_3_gib_is_refused_quickly_with_low_memory(tmp_path):
     # 3 GiB of zeros behind a header that declares them: about 3 MB on disk
     declared = 3 << 30
@@ -140,6 +141,7 @@ def test_gzip_bomb_declaring_3_gib_is_refused_quickly_with_low_memory(tmp_path):
     assert peak < 3 * len(bomb) + (1 << 20)  # the compressed bytes, never the 3 GiB
 
 
+@pytest.mark.usefixtures("inflate")
 def test_gzip_bomb_behind_a_small_header_stops_at_the_declared_size(tmp_path):
     bomb = _bomb(10, members=64)  # declares 10 bytes, holds 1 GiB
     path = tmp_path / "x.gz"
@@ -154,6 +156,7 @@ def test_gzip_bomb_behind_a_small_header_stops_at_the_declared_size(tmp_path):
     assert peak < 3 * len(bomb) + (4 << 20)
 
 
+@pytest.mark.usefixtures("inflate")
 def test_streamed_gunzip_reads_a_real_multi_member_file(tmp_path):
     labels = np.arange(3 << 20, dtype=np.uint64).astype(np.uint8)  # 3 MiB: several chunks
     raw = _idx_header(labels.size) + labels.tobytes()

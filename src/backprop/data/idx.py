@@ -29,6 +29,13 @@ import numpy as np
 from .._files import IDX_DECOMPRESSED_LIMIT, read_regular_file
 from ..errors import DataFileError
 
+try:  # ISA-L's inflate (python-isal, in the cli extra): MNIST's 47 MB in 0.10 s, zlib's 0.18 s
+    from isal.igzip import IGzipFile as _GzipFile  # a gzip.GzipFile, the same interface
+    from isal.isal_zlib import error as _InflateError
+except ImportError:  # pragma: no cover - exercised by the tests with isal hidden
+    _GzipFile = gzip.GzipFile  # type: ignore[misc, assignment]
+    _InflateError = zlib.error  # type: ignore[misc, assignment]
+
 __all__ = ["IDX_DTYPES", "LABELS_MAGIC", "IMAGES_MAGIC", "parse_idx", "read_idx", "read_bytes"]
 
 #: type code (magic byte 2) -> big-endian dtype
@@ -103,7 +110,7 @@ def _gunzip(raw: bytes, path: Path, limit: int, cap: int) -> bytes:
     buf = bytearray(limit) if limit <= cap else None
     into = memoryview(buf) if buf is not None else None
     try:
-        with gzip.GzipFile(fileobj=io.BytesIO(raw)) as f:
+        with _GzipFile(fileobj=io.BytesIO(raw)) as f:
             while total < limit:
                 if into is not None:
                     got = f.readinto(into[total : min(total + _CHUNK, limit)])
@@ -119,7 +126,7 @@ def _gunzip(raw: bytes, path: Path, limit: int, cap: int) -> bytes:
             f"{path}: truncated gzip file (the compressed stream ends early); "
             "download or copy the file again"
         ) from None
-    except (OSError, zlib.error) as exc:
+    except (OSError, zlib.error, _InflateError) as exc:
         raise DataFileError(
             f"{path}: corrupt gzip file ({exc}); download or copy the file again"
         ) from None
