@@ -164,14 +164,6 @@ def test_gunzip_holds_the_images_once():
     assert peak < len(data) + compressed + 2e6, (peak, len(data), compressed)
 
 
-def test_heap_trim_where_glibc_has_it():
-    import platform
-
-    from backprop import _heap
-
-    assert _heap.trim() is (platform.system() == "Linux" and platform.libc_ver()[0] == "glibc")
-
-
 @needs_mnist
 def test_mnist_validation_fraction_takes_the_end_of_the_training_file(mnist):
     ds = load(f"mnist:{MNIST}", validation_fraction=0.5)

@@ -26,7 +26,6 @@ from typing import Any, NoReturn
 
 import numpy as np
 
-from .. import _heap
 from .._atomic import atomic_write
 from ..errors import ConfigError, DataError, DataFileError
 from .dataset import Dataset
@@ -257,8 +256,6 @@ def load_idx_dataset(
     image_shape = tuple(int(d) for d in X_tr.shape[1:])
     X_tr = _to_float(X_tr)
     X_te = _to_float(X_te)
-    del arrays  # the uint8 images (X_tr, X_te were views of them)
-    _heap.trim()  # the file bytes and buffers freed while loading: out of the resident set
     return Dataset(
         name=name,
         X_train=X_tr[: n - n_val],
