@@ -177,3 +177,49 @@ def test_ctrl_c_in_the_first_tenth_of_a_second_prints_no_traceback(tmp_path):
             assert err.strip().splitlines()[-1].startswith("backprop: interrupted"), err
         outcomes.append(proc.returncode)
     assert 130 in outcomes
+
+
+# A Ctrl-C that reaches Python inside a weakref callback (importlib's module locks run one
+# at the end of every import) is "ignored" by the interpreter: printed with a traceback and
+# lost. These scripts deliver SIGINT exactly there, as the timing test above does by chance.
+_IN_A_WEAKREF_CALLBACK = """
+import os, signal, sys, weakref
+import backprop
+
+class Thing:
+    pass
+
+def callback(ref):
+    os.kill(os.getpid(), signal.SIGINT)
+    for _ in range(1000):  # the handler runs at one of these bytecodes
+        pass
+
+thing = Thing()
+ref = weakref.ref(thing, callback)
+"""
+
+
+def _run_as_the_command(tmp_path: Path, script: str) -> subprocess.CompletedProcess:
+    path = tmp_path / "backprop"  # sys.argv[0] is "backprop": the command's own start-up
+    path.write_text(script)
+    return subprocess.run(
+        [sys.executable, str(path)], env=ENV, capture_output=True, text=True, timeout=60
+    )
+
+
+def test_ctrl_c_while_starting_exits_130_even_inside_a_weakref_callback(tmp_path):
+    done = _run_as_the_command(
+        tmp_path, _IN_A_WEAKREF_CALLBACK + "del thing\nprint('went on', flush=True)\n"
+    )
+    assert (done.returncode, done.stderr, done.stdout) == (130, "backprop: interrupted\n", "")
+
+
+def test_ctrl_c_swallowed_by_a_weakref_callback_after_start_up_is_raised_again(tmp_path):
+    done = _run_as_the_command(
+        tmp_path,
+        "import backprop._startup\nbackprop._startup.started()\n"
+        + _IN_A_WEAKREF_CALLBACK
+        + "try:\n    del thing\n    for _ in range(100000):\n        pass\n"
+        + "    print('lost', flush=True)\nexcept KeyboardInterrupt:\n    print('raised')\n",
+    )
+    assert (done.returncode, done.stdout, done.stderr) == (0, "raised\n", "")

@@ -21,7 +21,7 @@ import io
 import os
 import sys
 
-from .. import __version__, jit
+from .. import __version__, _startup, jit
 from ..errors import BackpropError, DivergenceError, GradcheckError
 
 #: sub-command modules, in the order ``--help`` lists them
@@ -59,6 +59,7 @@ def main(argv: list[str] | None = None) -> int:
     """Run the ``backprop`` command with ``argv`` (default: ``sys.argv[1:]``)."""
     from .interrupt import exit_code, install_termination_handlers, signal_name
 
+    _startup.started()  # Ctrl-C now raises KeyboardInterrupt, caught below
     try:
         install_termination_handlers()  # SIGTERM/SIGHUP unwind like Ctrl-C
         if argv is None:  # the program itself (the script, python -m): only our code runs
@@ -66,7 +67,7 @@ def main(argv: list[str] | None = None) -> int:
         code = _main(argv)
         _flush_stdout()
         return code
-    except KeyboardInterrupt as exc:  # also during start-up (Ctrl-C in the first 0.1 s)
+    except KeyboardInterrupt as exc:
         signum = getattr(exc, "signum", None)
         what = "interrupted" if signum is None else f"terminated by {signal_name(signum)}"
         print(f"backprop: {what}", file=sys.stderr)
