@@ -236,9 +236,12 @@ def load_idx_dataset(
         data = read_bytes(paths[stem], idx=True)
         digest.update(f"{stem}:{len(data)}\0".encode())
         digest.update(data)
-        magic = IMAGES_MAGIC if "images" in stem else LABELS_MAGIC
-        arrays[stem] = parse_idx(data, str(paths[stem]), magic=magic)
+        images = "images" in stem
+        array = parse_idx(data, str(paths[stem]), magic=IMAGES_MAGIC if images else LABELS_MAGIC)
         del data  # the array is a view of it; no copy kept
+        # images to float32 at once, so that only one file's bytes are held at a time
+        arrays[stem] = _to_float(array) if images else array
+        del array
 
     X_tr, y_tr = _images_and_labels(paths, arrays, "train")
     X_te, y_te = _images_and_labels(paths, arrays, "t10k")
@@ -254,8 +257,7 @@ def load_idx_dataset(
     if n - n_val < 1:
         raise DataError(f"{name}: {n} training images leave none for training; use less validation")
     image_shape = tuple(int(d) for d in X_tr.shape[1:])
-    X_tr = _to_float(X_tr)
-    X_te = _to_float(X_te)
+    X_tr, X_te = X_tr.reshape(n, -1), X_te.reshape(len(X_te), -1)  # views: one row an image
     return Dataset(
         name=name,
         X_train=X_tr[: n - n_val],
@@ -296,8 +298,8 @@ def _images_and_labels(paths, arrays, part: str) -> tuple[np.ndarray, np.ndarray
 
 
 def _to_float(images: np.ndarray) -> np.ndarray:
-    """uint8 images (m, rows, cols) -> float32 (m, rows*cols) in [0, 1], in one pass."""
-    X = images.reshape(images.shape[0], -1).astype(np.float32)
+    """uint8 images (m, rows, cols) -> float32 of the same shape in [0, 1], in one pass."""
+    X = images.astype(np.float32)
     np.divide(X, np.float32(255), out=X)  # in place: no second float array
     return X
 
