@@ -104,13 +104,13 @@ def jit_run(net, opt, X, T, labels, perm, lr, *, l2=0.0, dropout=0.0, seed=7, ba
     if blas is not None:  # the layers whose products must go to the BLAS
         if _blas.binding() is None:
             pytest.skip("NumPy's OpenBLAS cannot be bound here (the BLAS products are off)")
-        assert step.blas == blas
     batches = -(-len(perm) // bs) if batches is None else batches
     kind = "argmax" if net.sizes[-1] > 1 else None
     done = step.run_batches(X, T, perm, bs, 0, batches, lr, labels, kind)
     assert done == batches
     if blas is not None:  # small batches: the forward products in the kernel's blocked loops
         (spec,) = step._kernels
+        assert spec.blas == blas
         assert spec.blocked == (bs <= BLOCKED_MAX_BATCH)
     return step.running
 
@@ -194,6 +194,17 @@ def test_blas_output_layer_float32(bs):
     13 threes and two left over (in fours, and for the rows after the fours)."""
     kw = {"lr": 0.1, "dtype": "float32", "blas": (False, True, True), "bs": bs}
     assert_same_training([30, 41, 30], "tanh", "identity", "quadratic", **kw)
+
+
+@pytest.mark.parametrize("bs", [BS, 20])
+@pytest.mark.parametrize("opt", ["sgd", "adam"])
+def test_mid_sized_layer_goes_to_the_blas_with_larger_batches(opt, bs):
+    """[40, 30, 12, 3]: layer 2's 360 weights are the kernel's loops with batches of 5 and the
+    BLAS's with batches of 20 (≥ BLAS_MIN_WEIGHTS_LARGE_BATCH); layer 3's 36 never are."""
+    lr = 0.01 if opt == "adam" else 0.1
+    blas = (False, True, bs > BLOCKED_MAX_BATCH, False)
+    kw = {"opt": opt, "lr": lr, "l2": 1.0, "blas": blas, "bs": bs}
+    assert_same_training([40, 30, 12, 3], "relu", "softmax", "cross-entropy", **kw)
 
 
 @pytest.mark.parametrize("dropout", [0.0, 0.3])

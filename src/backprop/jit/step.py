@@ -52,8 +52,12 @@ MAX_UNIFORMS = 1 << 22
 #: NumPy loaded (smaller ones in the kernel's own loops, where a call would cost more)
 BLAS_MIN_WEIGHTS = 1024
 #: … and with batches of at most this many examples, their forward products are done in the
-#: kernel's own blocked loops (2× OpenBLAS at [784,30,10]/10; behind it from 32 examples)
+#: kernel's own blocked loops (3× OpenBLAS at 10 × 784 × 30; behind it from 32 examples)
 BLOCKED_MAX_BATCH = 16
+#: with larger batches, layers from this many weights go to the BLAS too (measured a batch,
+#: 256 against 1,024: [784,30,10]/64 125 → 113 µs, [64,32,16,10]/32 31–36 → 28–29 µs,
+#: [784,100,10]/64 214–224 → 208–214 µs; at batch 10 no better, at batch 1 a call costs more)
+BLAS_MIN_WEIGHTS_LARGE_BATCH = 256
 
 
 def unsupported(net: Any, optimizer: Any = None) -> str | None:
@@ -143,14 +147,19 @@ class JitStep:
         self._buffers(1)
         self.G = np.zeros(w, dt)
         blas = _blas.binding()
-        #: which layers' products go to the BLAS (index 0 unused), and its GEMM's address
-        self.blas = tuple(
-            l > 0 and blas is not None and sizes[l] * sizes[l - 1] >= BLAS_MIN_WEIGHTS
-            for l in range(L + 1)
+        #: which layers' products go to the BLAS (index 0 unused) with batches of at most
+        #: BLOCKED_MAX_BATCH examples, and with larger ones; the GEMM's address
+        self.blas, self.blas_large_batch = (
+            tuple(
+                l > 0 and blas is not None and sizes[l] * sizes[l - 1] >= least
+                for l in range(L + 1)
+            )
+            for least in (BLAS_MIN_WEIGHTS, BLAS_MIN_WEIGHTS_LARGE_BATCH)
         )
-        self._gemm_at = blas.address(dt) if blas is not None and any(self.blas) else 0
+        some = any(self.blas_large_batch)  # a superset of self.blas
+        self._gemm_at = blas.address(dt) if blas is not None and some else 0
         # ∂C/∂W^l of a BLAS layer, for the optimisers other than SGD (which fuses it)
-        self.GW = np.zeros((w, w) if any(self.blas) and self.opt != K_.SGD else (1, 1), dt)
+        self.GW = np.zeros((w, w) if some and self.opt != K_.SGD else (1, 1), dt)
         self.K = np.zeros(K_.K_SIZE, dt)
         self.H = np.zeros(3, np.float64)
         self._no_uniforms = np.zeros(1, dt)
@@ -250,9 +259,10 @@ class JitStep:
         Compiled for ``args``' types on first use, or loaded from numba's disk cache;
         the seconds that took are added to :attr:`compile_seconds`.
         """
+        blas = self.blas if blocked else self.blas_large_batch
         spec = K_.Spec(
             tuple(self.net.sizes), tuple(int(a) for a in self.acts), self.cost, self.opt,
-            kind, self.keep < 1.0, self.decay != 0.0, self.blas, blocked and any(self.blas),
+            kind, self.keep < 1.0, self.decay != 0.0, blas, blocked and any(blas),
         )  # fmt: skip
         run = self._kernels.get(spec)
         if run is None:
