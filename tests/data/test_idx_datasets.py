@@ -17,6 +17,7 @@ import pytest
 
 from backprop.data import Dataset, load, one_hot, parse_idx, read_idx, split_indices
 from backprop.data.datasets import FILES, default_dir, load_idx_dataset
+from backprop.data.idx import read_images_float32
 from backprop.errors import BackpropError, ConfigError, DataError, DataFileError
 from support import FASHION, MNIST, needs_fashion, needs_mnist
 
@@ -138,10 +139,10 @@ def test_mnist_load_time_and_memory():
         tracemalloc.stop()
     final = sum(a.nbytes for a in (ds.X_test, ds.y_train, ds.y_val, ds.y_test))
     final += (ds.X_train.shape[0] + ds.X_val.shape[0]) * 784 * 4
-    # each file's images become float32 as soon as it is read, so at most one file's bytes
-    # are held: the peak is the training images' 47 MB of bytes beside their floats, before
-    # the 31 MB of test floats exist (final + 15 MB; holding all four files' bytes: + 55 MB)
-    assert peak < final + 25e6, (peak, final)
+    # the images are decompressed into their floats' own memory (idx.read_images_float32):
+    # the peak is the final arrays and one compressed file (10 MB) at most (measured: final +
+    # 3 MB; with each file's bytes beside its floats + 15 MB, with all four files' + 55 MB)
+    assert peak < final + 11e6, (peak, final)
 
 
 @pytest.mark.usefixtures("inflate")
@@ -349,6 +350,11 @@ MALFORMED = {
         lambda good: gzip.compress(good + b"\x00"),
         r"extra bytes",
     ),
+    "extra bytes after the images": (
+        "train-images-idx3-ubyte",
+        lambda good: gzip.compress(good + b"\x07"),
+        r"extra bytes after the 12 x 3 x 2 items \(88 bytes\)",
+    ),
     "truncated header": (
         "train-images-idx3-ubyte",
         lambda good: gzip.compress(good[:9]),
@@ -375,6 +381,41 @@ def test_malformed_idx_files(tmp_path, case):
         load(f"mnist:{tmp_path / 'bad'}")
     assert str(path) in str(e.value) or "labels" in str(e.value)
     assert "\n" not in str(e.value)
+
+
+@pytest.mark.usefixtures("inflate")
+@pytest.mark.parametrize("shape, gz", [((12, 3, 2), True), ((3, 2, 2), True), ((12, 3, 2), False)])
+def test_images_read_as_float32_in_place_equal_the_plain_conversion(tmp_path, shape, gz):
+    """72 pixels in the floats' own memory; 12 pixels (under 16) and an uncompressed file the
+    plain way: each equals read_idx / 255 in float32, and on_bytes sees the whole file."""
+    images = np.random.default_rng(1).integers(0, 256, shape, dtype=np.uint8)
+    data = idx_bytes(images)
+    path = tmp_path / "images"
+    path.write_bytes(gzip.compress(data) if gz else data)
+    seen = []
+    X = read_images_float32(path, on_bytes=lambda b: seen.append(bytes(b)))
+    expected = images.astype(np.float32) / np.float32(255)
+    assert X.dtype == np.float32 and X.shape == shape and X.flags.c_contiguous
+    np.testing.assert_array_equal(X, expected)  # the same float32 division, bit for bit
+    assert seen == [data]
+
+
+@pytest.mark.usefixtures("inflate")
+def test_images_bomb_stops_at_the_declared_size(tmp_path):
+    import tracemalloc
+
+    # 2 images of 3 x 3 declared, then 64 MB of zeros: 64 KB compressed
+    bomb = idx_bytes(np.zeros((2, 3, 3), np.uint8)) + bytes(64 << 20)
+    path = tmp_path / "bomb.gz"
+    path.write_bytes(gzip.compress(bomb, compresslevel=9))
+    tracemalloc.start()
+    try:
+        with pytest.raises(DataFileError, match="extra bytes after the 2 x 3 x 3 items"):
+            read_images_float32(path)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < 4 << 20  # never holds the 64 MB
 
 
 @pytest.mark.usefixtures("inflate")

@@ -29,7 +29,7 @@ import numpy as np
 from .._atomic import atomic_write
 from ..errors import ConfigError, DataError, DataFileError
 from .dataset import Dataset
-from .idx import IMAGES_MAGIC, LABELS_MAGIC, parse_idx, read_bytes
+from .idx import LABELS_MAGIC, parse_idx, read_bytes, read_images_float32
 from .splits import check_fraction, random_split_info, split_indices
 
 __all__ = [
@@ -233,15 +233,18 @@ def load_idx_dataset(
     digest = hashlib.sha256()
     arrays = {}
     for stem in FILES:
+
+        def seen(data, stem=stem) -> None:
+            digest.update(f"{stem}:{len(data)}\0".encode())
+            digest.update(data)
+
+        if "images" in stem:  # float32 pixels / 255, decompressed in the floats' memory
+            arrays[stem] = read_images_float32(paths[stem], on_bytes=seen)
+            continue
         data = read_bytes(paths[stem], idx=True)
-        digest.update(f"{stem}:{len(data)}\0".encode())
-        digest.update(data)
-        images = "images" in stem
-        array = parse_idx(data, str(paths[stem]), magic=IMAGES_MAGIC if images else LABELS_MAGIC)
+        seen(data)
+        arrays[stem] = parse_idx(data, str(paths[stem]), magic=LABELS_MAGIC)
         del data  # the array is a view of it; no copy kept
-        # images to float32 at once, so that only one file's bytes are held at a time
-        arrays[stem] = _to_float(array) if images else array
-        del array
 
     X_tr, y_tr = _images_and_labels(paths, arrays, "train")
     X_te, y_te = _images_and_labels(paths, arrays, "t10k")
@@ -295,13 +298,6 @@ def _images_and_labels(paths, arrays, part: str) -> tuple[np.ndarray, np.ndarray
             "the file is not an MNIST labels file"
         )
     return images, labels.astype(np.int64)
-
-
-def _to_float(images: np.ndarray) -> np.ndarray:
-    """uint8 images (m, rows, cols) -> float32 of the same shape in [0, 1], in one pass."""
-    X = images.astype(np.float32)
-    np.divide(X, np.float32(255), out=X)  # in place: no second float array
-    return X
 
 
 def _dims(images: np.ndarray) -> str:

@@ -19,10 +19,13 @@ truncated gzip, wrong magic, sizes that do not match the byte count — raises
 
 from __future__ import annotations
 
+import contextlib
 import gzip
 import io
 import zlib
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -36,7 +39,10 @@ except ImportError:  # pragma: no cover - exercised by the tests with isal hidde
     _GzipFile = gzip.GzipFile  # type: ignore[misc, assignment]
     _InflateError = zlib.error  # type: ignore[misc, assignment]
 
-__all__ = ["IDX_DTYPES", "LABELS_MAGIC", "IMAGES_MAGIC", "parse_idx", "read_idx", "read_bytes"]
+__all__ = [
+    "IDX_DTYPES", "LABELS_MAGIC", "IMAGES_MAGIC", "parse_idx", "read_bytes", "read_idx",
+    "read_images_float32",
+]  # fmt: skip
 
 #: type code (magic byte 2) -> big-endian dtype
 IDX_DTYPES: dict[int, np.dtype] = {
@@ -74,24 +80,72 @@ def read_bytes(path: str | Path, *, idx: bool = False) -> bytes:
     if not raw.startswith(_GZIP_MAGIC):
         return raw
     cap = IDX_DECOMPRESSED_LIMIT
-    limit = cap + 1
-    if idx:  # a first, cheap pass decompresses just the header
-        declared = _idx_length(_gunzip(raw, path, _MAX_HEADER, cap))
-        # deflate cannot expand data more than ~1032-fold: a larger claim is a truncated file
-        plausible = 1100 * len(raw) + _MAX_HEADER
-        if declared > plausible:
-            raise DataFileError(
-                f"{path}: IDX file truncated: its header declares {declared:,} bytes, more than "
-                f"its {len(raw):,} compressed bytes can hold; download or copy the file again"
-            )
-        if declared > cap:
-            raise DataFileError(
-                f"{path}: its IDX header declares {declared:,} bytes of data, more than the "
-                f"{cap / (1 << 30):g} GiB limit for an IDX file (the file is {len(raw):,} bytes "
-                "compressed); is this the right file?"
-            )
-        limit = declared + 1
+    limit = _declared_length(raw, path) + 1 if idx else cap + 1
     return _gunzip(raw, path, limit, cap)
+
+
+def read_images_float32(path: str | Path, on_bytes: Any = None) -> np.ndarray:
+    """A gzip-compressed IDX images file (magic 2051) as float32 pixels / 255, shape
+    (images, rows, cols), with :func:`read_idx`'s checks and errors.
+
+    The file is decompressed into the last quarter of the float32 array's own memory and
+    converted front to back (float i is written over bytes whose pixels come before pixel
+    i's, already converted), so its bytes are never held beside the floats: MNIST's
+    training images load in 188 MB, not 235. ``on_bytes``, when given, is called once
+    with the whole decompressed file (a memoryview) before the conversion. An uncompressed
+    or unusual file is read by :func:`read_idx` and converted the plain way.
+    """
+    path = Path(path)
+    raw = read_regular_file(path, DataFileError, what="data files")
+    head = (
+        _gunzip(raw, path, _MAX_HEADER, IDX_DECOMPRESSED_LIMIT)
+        if raw.startswith(_GZIP_MAGIC)
+        else b""
+    )
+    count = _idx_length(head) - 16
+    if head[:4] != IMAGES_MAGIC.to_bytes(4, "big") or count < 16:
+        data = read_bytes(path, idx=True)
+        if on_bytes is not None:
+            on_bytes(memoryview(data))
+        images = parse_idx(data, str(path), magic=IMAGES_MAGIC)
+        return np.divide(images, np.float32(255), dtype=np.float32)
+    _declared_length(raw, path)  # 16 + count: its plausibility and the size limit checked
+    buf = np.empty(4 * count + 1, np.uint8)  # the floats, and one byte to notice extra data
+    at = 3 * count - 16  # the header, then the pixels in the last quarter
+    view = memoryview(buf)[at:]
+    total = _gunzip_into(raw, path, view, IDX_DECOMPRESSED_LIMIT)
+    data = view[:total]
+    if on_bytes is not None:
+        on_bytes(data)
+    images = parse_idx(data, str(path), magic=IMAGES_MAGIC)  # the pixels, in place (u8)
+    X = buf[: 4 * count].view(np.float32).reshape(images.shape)
+    step = max(1, _CHUNK // max(1, images[0].size))
+    for i in range(0, len(images), step):  # NumPy copies a chunk whose in and out overlap
+        np.divide(images[i : i + step], np.float32(255), out=X[i : i + step], dtype=np.float32)
+    del images, data
+    view.release()
+    return X
+
+
+def _declared_length(raw: bytes, path: Path) -> int:
+    """The length a gzip-compressed IDX file's header declares, decompressing only the
+    header; a declaration its compressed size cannot hold, or past the limit, is an error."""
+    cap = IDX_DECOMPRESSED_LIMIT
+    declared = _idx_length(_gunzip(raw, path, _MAX_HEADER, cap))
+    # deflate cannot expand data more than ~1032-fold: a larger claim is a truncated file
+    plausible = 1100 * len(raw) + _MAX_HEADER
+    if declared > plausible:
+        raise DataFileError(
+            f"{path}: IDX file truncated: its header declares {declared:,} bytes, more than "
+            f"its {len(raw):,} compressed bytes can hold; download or copy the file again"
+        )
+    if declared > cap:
+        raise DataFileError(
+            f"{path}: its IDX header declares {declared:,} bytes of data, more than the "
+            f"{cap / (1 << 30):g} GiB limit for an IDX file (the file is {len(raw):,} bytes "
+            "compressed); is this the right file?"
+        )
+    return declared
 
 
 #: the longest possible IDX header: magic + 255 dimensions
@@ -105,22 +159,45 @@ def _gunzip(raw: bytes, path: Path, limit: int, cap: int) -> bytes:
     With a limit the IDX header set, into one buffer of that size (no chunks to join: the
     1 MiB pieces and their copy would stay in the process's heap after they are freed).
     """
+    if limit <= cap:
+        buf = bytearray(limit)
+        into = memoryview(buf)
+        total = _gunzip_into(raw, path, into, cap)
+        into.release()
+        del buf[total:]  # shrinks in place
+        return buf
     parts: list[bytes] = []
     total = 0
-    buf = bytearray(limit) if limit <= cap else None
-    into = memoryview(buf) if buf is not None else None
+    with _inflating(raw, path) as f:
+        while total < limit:
+            chunk = f.read(min(_CHUNK, limit - total))
+            if not chunk:
+                break
+            parts.append(chunk)
+            total += len(chunk)
+    _check_cap(total, cap, raw, path)
+    return b"".join(parts)
+
+
+def _gunzip_into(raw: bytes, path: Path, into: memoryview, cap: int) -> int:
+    """Decompress into ``into`` (at most its length), 1 MiB at a time; the bytes written."""
+    total, limit = 0, len(into)
+    with _inflating(raw, path) as f:
+        while total < limit:
+            got = f.readinto(into[total : min(total + _CHUNK, limit)])
+            if not got:
+                break
+            total += got
+    _check_cap(total, cap, raw, path)
+    return total
+
+
+@contextlib.contextmanager
+def _inflating(raw: bytes, path: Path) -> Iterator[Any]:
+    """The gzip stream of ``raw``, its failures as DataFileErrors naming ``path``."""
     try:
         with _GzipFile(fileobj=io.BytesIO(raw)) as f:
-            while total < limit:
-                if into is not None:
-                    got = f.readinto(into[total : min(total + _CHUNK, limit)])
-                else:
-                    chunk = f.read(min(_CHUNK, limit - total))
-                    parts.append(chunk)
-                    got = len(chunk)
-                if not got:
-                    break
-                total += got
+            yield f
     except EOFError:
         raise DataFileError(
             f"{path}: truncated gzip file (the compressed stream ends early); "
@@ -130,16 +207,14 @@ def _gunzip(raw: bytes, path: Path, limit: int, cap: int) -> bytes:
         raise DataFileError(
             f"{path}: corrupt gzip file ({exc}); download or copy the file again"
         ) from None
+
+
+def _check_cap(total: int, cap: int, raw: bytes, path: Path) -> None:
     if total > cap:
         raise DataFileError(
             f"{path}: decompresses to more than the {cap / (1 << 30):g} GiB limit for an IDX "
             f"file (the file is {len(raw):,} bytes compressed); is this the right file?"
         )
-    if buf is not None and into is not None:
-        into.release()
-        del buf[total:]  # shrinks in place
-        return buf
-    return b"".join(parts)
 
 
 def _idx_length(head: bytes) -> int:
