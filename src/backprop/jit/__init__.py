@@ -17,7 +17,7 @@ import importlib.util
 import sys
 from collections.abc import Iterator
 
-__all__ = ["INSTALL_HINT", "available", "lean_start", "numba_setup"]
+__all__ = ["INSTALL_HINT", "available", "lean_start", "numba_setup", "set_up"]
 
 #: what to tell a user who asked for the compiled engine without numba
 INSTALL_HINT = "pip install 'backprop-textbook[jit]' (numba >= 0.59)"
@@ -60,3 +60,26 @@ def numba_setup() -> Iterator[None]:
     finally:
         if skip and sys.modules.get(_SCIPY_BLAS, 0) is None:
             del sys.modules[_SCIPY_BLAS]
+
+
+def set_up() -> None:
+    """Import numba and set up its CPU target now (nothing without numba, or when done).
+
+    The first compile or cache load of a process does this anyway: ≈ 0.4 s of Python. The
+    command calls it while another thread loads MNIST (gunzip and casts, outside the GIL),
+    so that the two overlap. An error is left for that first compile to meet and report.
+    """
+    if not available():
+        return
+    try:
+        with numba_setup():
+            from numba.core.compiler_lock import global_compiler_lock  # type: ignore[import-untyped]
+            from numba.core.registry import cpu_target  # type: ignore[import-untyped]
+
+            from . import _kernel  # noqa: F401 - its intrinsics, and llvmlite
+
+            with global_compiler_lock:
+                cpu_target.typing_context.refresh()
+                cpu_target.target_context.refresh()
+    except Exception:  # noqa: BLE001, S110 - the first compile does this again and says why
+        pass
