@@ -109,7 +109,7 @@ def read_images_float32(path: str | Path, on_bytes: Any = None) -> np.ndarray:
             on_bytes(memoryview(data))
         images = parse_idx(data, str(path), magic=IMAGES_MAGIC)
         return np.divide(images, np.float32(255), dtype=np.float32)
-    _declared_length(raw, path)  # 16 + count: its plausibility and the size limit checked
+    _declared_length(raw, path)  # the header's claim: plausible, and within the limit
     buf = np.empty(4 * count + 1, np.uint8)  # the floats, and one byte to notice extra data
     at = 3 * count - 16  # the header, then the pixels in the last quarter
     view = memoryview(buf)[at:]
@@ -122,8 +122,6 @@ def read_images_float32(path: str | Path, on_bytes: Any = None) -> np.ndarray:
     step = max(1, _CHUNK // max(1, images[0].size))
     for i in range(0, len(images), step):  # NumPy copies a chunk whose in and out overlap
         np.divide(images[i : i + step], np.float32(255), out=X[i : i + step], dtype=np.float32)
-    del images, data
-    view.release()
     return X
 
 
