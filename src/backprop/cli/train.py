@@ -328,7 +328,7 @@ def prepare(args) -> tuple[Session, Any]:
 _IDX_TRAIN_ROWS, _IDX_SHAPE = 50_000, (784, 10)
 
 
-def _load_data(config: dict, args, gpu: Any = None):
+def _load_data(config: dict, args, gpu: Any):
     """The ``--data`` dataset. When it is MNIST or Fashion-MNIST and ``engine="auto"`` will
     compile the network, a second thread loads it while this one sets numba up: loading is
     mostly gunzip and casts, outside the GIL, so the first mini-batch comes ≈ 0.2 s sooner.

@@ -80,7 +80,7 @@ def read_bytes(path: str | Path, *, idx: bool = False) -> bytes:
     if not raw.startswith(_GZIP_MAGIC):
         return raw
     cap = IDX_DECOMPRESSED_LIMIT
-    limit = _declared_length(raw, path) + 1 if idx else cap + 1
+    limit = _idx_header(raw, path)[1] + 1 if idx else cap + 1
     return _gunzip(raw, path, limit, cap)
 
 
@@ -97,19 +97,14 @@ def read_images_float32(path: str | Path, on_bytes: Any = None) -> np.ndarray:
     """
     path = Path(path)
     raw = read_regular_file(path, DataFileError, what="data files")
-    head = (
-        _gunzip(raw, path, _MAX_HEADER, IDX_DECOMPRESSED_LIMIT)
-        if raw.startswith(_GZIP_MAGIC)
-        else b""
-    )
-    count = _idx_length(head) - 16
+    head, declared = _idx_header(raw, path) if raw.startswith(_GZIP_MAGIC) else (b"", 0)
+    count = declared - 16
     if head[:4] != IMAGES_MAGIC.to_bytes(4, "big") or count < 16:
         data = read_bytes(path, idx=True)
         if on_bytes is not None:
             on_bytes(memoryview(data))
         images = parse_idx(data, str(path), magic=IMAGES_MAGIC)
         return np.divide(images, np.float32(255), dtype=np.float32)
-    _declared_length(raw, path)  # the header's claim: plausible, and within the limit
     buf = np.empty(4 * count + 1, np.uint8)  # the floats, and one byte to notice extra data
     at = 3 * count - 16  # the header, then the pixels in the last quarter
     view = memoryview(buf)[at:]
@@ -125,11 +120,13 @@ def read_images_float32(path: str | Path, on_bytes: Any = None) -> np.ndarray:
     return X
 
 
-def _declared_length(raw: bytes, path: Path) -> int:
-    """The length a gzip-compressed IDX file's header declares, decompressing only the
-    header; a declaration its compressed size cannot hold, or past the limit, is an error."""
+def _idx_header(raw: bytes, path: Path) -> tuple[bytes, int]:
+    """A gzip-compressed IDX file's first bytes (up to the longest header) and the length
+    its header declares, decompressing only those; a declaration its compressed size
+    cannot hold, or past the limit, is an error."""
     cap = IDX_DECOMPRESSED_LIMIT
-    declared = _idx_length(_gunzip(raw, path, _MAX_HEADER, cap))
+    head = _gunzip(raw, path, _MAX_HEADER, cap)
+    declared = _idx_length(head)
     # deflate cannot expand data more than ~1032-fold: a larger claim is a truncated file
     plausible = 1100 * len(raw) + _MAX_HEADER
     if declared > plausible:
@@ -143,7 +140,7 @@ def _declared_length(raw: bytes, path: Path) -> int:
             f"{cap / (1 << 30):g} GiB limit for an IDX file (the file is {len(raw):,} bytes "
             "compressed); is this the right file?"
         )
-    return declared
+    return head, declared
 
 
 #: the longest possible IDX header: magic + 255 dimensions

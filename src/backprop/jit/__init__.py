@@ -63,7 +63,7 @@ def numba_setup() -> Iterator[None]:
 
 
 def set_up() -> None:
-    """Import numba and set up its CPU target now (nothing without numba, or when done).
+    """Import numba and set up its CPU target now (nothing without numba).
 
     The first compile or cache load of a process does this anyway: ≈ 0.4 s of Python. The
     command calls it while another thread loads MNIST (gunzip and casts, outside the GIL),
