@@ -122,6 +122,23 @@ def gemm(typingctx, at, ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc):  
     return sig, codegen
 
 
+@intrinsic  # type: ignore[misc]
+def prefetch(typingctx, address):  # type: ignore[no-untyped-def]
+    """Start loading the cache line at the integer ``address`` (``llvm.prefetch``: a read,
+    kept in every cache level); never faults, whatever the address."""
+    sig = types.void(address)
+
+    def codegen(context, builder, signature, args):  # type: ignore[no-untyped-def]
+        i32, ptr = ir.IntType(32), ir.IntType(8).as_pointer()
+        fn_type = ir.FunctionType(ir.VoidType(), [ptr, i32, i32, i32])
+        fn = builder.module.declare_intrinsic("llvm.prefetch", [ptr], fn_type)
+        read, keep, data = ir.Constant(i32, 0), ir.Constant(i32, 3), ir.Constant(i32, 1)
+        builder.call(fn, [builder.inttoptr(args[0], ptr), read, keep, data])
+        return context.get_dummy_value()
+
+    return sig, codegen
+
+
 @njit(cache=True, inline="always")
 def _sigma(code, z, zero, one, slope):  # type: ignore[no-untyped-def]
     """σ(z) for an elementwise activation."""
@@ -189,6 +206,7 @@ def kernel(spec: Spec) -> Any:
     L = len(sizes) - 1
     n0, nL, out_code = sizes[0], sizes[L], acts[L]
     prime_out = cost == QUADRATIC and out_code != SOFTMAX
+    wide = n0 >= 64  # rows of X worth fetching four at a time, with their targets ahead
 
     # One function, on purpose (and longer than the style's 60 lines): numba increfs and
     # decrefs every array argument of every call it does not inline away, an atomic
@@ -224,6 +242,8 @@ def kernel(spec: Spec) -> Any:
         w_at0, wl = np.intp(W.ctypes.data), W.strides[0]
         d_at, dl = np.intp(D.ctypes.data), D.strides[0]
         zo_at, gw_at = np.intp(Zout.ctypes.data), np.intp(GW.ctypes.data)
+        t_at, tl = np.intp(T.ctypes.data), np.intp(T.strides[0])
+        lab_at, labl = np.intp(labels.ctypes.data), np.intp(labels.strides[0])
         step, sc2 = zero, one
         # (the sums are written to ``out`` at the end: a store to an array inside the
         # loop could alias the others and keep values from staying in registers)
@@ -237,7 +257,22 @@ def kernel(spec: Spec) -> Any:
                 K[K_STEP] = H[H_LR] / (1.0 - math.pow(H[H_B1], t))
                 K[K_SQRT_C2] = math.sqrt(1.0 - math.pow(H[H_B2], t))
                 step, sc2 = K[K_STEP], K[K_SQRT_C2]
-            for k in range(m):  # a^0: the batch's rows of X
+            # a^0: the batch's rows of X, four at a time (four streams from memory: 15 % faster
+            # than one by one on [784,100,10]/64), with the rows of T and labels that BP1 reads
+            # after the forward pass fetched meanwhile (they are as random, and as far away)
+            for k in range(m if wide else 0):
+                r = np.intp(perm[s0 + k])
+                prefetch(t_at + r * tl)
+                prefetch(lab_at + r * labl)
+            k4 = m - m % 4 if wide else 0
+            for k in range(0, k4, 4):
+                r0, r1, r2, r3 = perm[s0 + k], perm[s0 + k + 1], perm[s0 + k + 2], perm[s0 + k + 3]
+                for j in range(n0):
+                    A[0, k, j] = X[r0, j]
+                    A[0, k + 1, j] = X[r1, j]
+                    A[0, k + 2, j] = X[r2, j]
+                    A[0, k + 3, j] = X[r3, j]
+            for k in range(k4, m):
                 r = perm[s0 + k]
                 for j in range(n0):
                     A[0, k, j] = X[r, j]
@@ -309,21 +344,29 @@ def kernel(spec: Spec) -> Any:
                         a_at0 + (l - 1) * al, w, w_at0 + l * wl,
                         w, zero, z_at, ldz,
                     )  # fmt: skip
-                for k in range(m):
+                for k in range(m):  # z = (the product) + b, then a = σ(z), σ'(z), in one pass
                     for i in range(n_out):
                         if own:
-                            s = D[l, k, i] + W[l, n_out, i]
+                            z = D[l, k, i] + W[l, n_out, i]
                         elif blas[l]:
-                            s = (A[l, k, i] if hidden else Zout[k, i]) + W[l, n_out, i]
+                            z = (A[l, k, i] if hidden else Zout[k, i]) + W[l, n_out, i]
                         else:
-                            s = zero
+                            z = zero
                             for j in range(n_in):
-                                s += W[l, i, j] * A[l - 1, k, j]
-                            s = s + W[l, n_out, i]
-                        if hidden:
-                            A[l, k, i] = s
-                        else:
-                            Zout[k, i] = s
+                                z += W[l, i, j] * A[l - 1, k, j]
+                            z = z + W[l, n_out, i]
+                        if not hidden:
+                            Zout[k, i] = z  # z^L, which the cost reads
+                        if code == SOFTMAX:
+                            continue
+                        a = _sigma(code, z, zero, one, slope)
+                        p = _prime(code, z, a, zero, one, slope) if (hidden or prime_out) else one
+                        if dropout and hidden:  # inverted dropout: r = [u < q], mask r/q
+                            r = inv_q if U[uo + i * m + k] < q else zero
+                            a = a * r
+                            p = p * r
+                        A[l, k, i] = a
+                        Pr[l, k, i] = p
                     if code == SOFTMAX:  # a = e^{z − max} / Σ e^{z − max}
                         zmax = Zout[k, 0]
                         for i in range(1, n_out):
@@ -336,17 +379,6 @@ def kernel(spec: Spec) -> Any:
                             s += e
                         for i in range(n_out):
                             A[l, k, i] = A[l, k, i] / s
-                        continue
-                    for i in range(n_out):
-                        z = A[l, k, i] if hidden else Zout[k, i]
-                        a = _sigma(code, z, zero, one, slope)
-                        p = _prime(code, z, a, zero, one, slope) if (hidden or prime_out) else one
-                        if dropout and hidden:  # inverted dropout: r = [u < q], mask r/q
-                            r = inv_q if U[uo + i * m + k] < q else zero
-                            a = a * r
-                            p = p * r
-                        A[l, k, i] = a
-                        Pr[l, k, i] = p
                 if dropout and hidden:
                     uo += n_out * m
             # ---- running cost/accuracy, then BP1: δ^L -------------------------------
@@ -448,7 +480,15 @@ def kernel(spec: Spec) -> Any:
                             G[j] = G[j] / mm
                             if decay:
                                 G[j] = G[j] + lam * W[l, i, j]
-                    else:  # g = (1/m) Σ_k δ
+                    elif blas[l]:  # g = (1/m) Σ_k δ, row by row: n_out sums side by side
+                        for j in range(n_out):  # (column by column: 8× slower at 64 × 100)
+                            G[j] = zero
+                        for k in range(m):
+                            for j in range(n_out):
+                                G[j] += D[l, k, j]
+                        for j in range(n_out):
+                            G[j] = G[j] / mm
+                    else:  # the same, column by column: in registers on small layers
                         for j in range(n_out):
                             s = zero
                             for k in range(m):
