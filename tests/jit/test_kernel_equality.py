@@ -207,6 +207,15 @@ def test_mid_sized_layer_goes_to_the_blas_with_larger_batches(opt, bs):
     assert_same_training([40, 30, 12, 3], "relu", "softmax", "cross-entropy", **kw)
 
 
+@pytest.mark.parametrize("bs", [BS, 6, 20])
+def test_wide_input_rows_gathered_four_at_a_time(bs):
+    """[70, 30, 5]: rows of 64 inputs or more are gathered four at a time and the rest one by
+    one (23 rows in batches of 5, 6 and 20: remainders of 1, 2 and 3 rows, and a last partial
+    batch), their targets and labels prefetched meanwhile: the same weights, cost and hits."""
+    kw = {"lr": 0.2, "blas": (False, True, False), "bs": bs}
+    assert_same_training([70, 30, 5], "sigmoid", "softmax", "cross-entropy", **kw)
+
+
 @pytest.mark.parametrize("dropout", [0.0, 0.3])
 @pytest.mark.parametrize("opt", ["sgd", "nesterov", "adam"])
 def test_float32_to_float32_precision(opt, dropout):
