@@ -481,7 +481,7 @@ def kernel(spec: Spec) -> Any:
                             if decay:
                                 G[j] = G[j] + lam * W[l, i, j]
                     elif blas[l]:  # g = (1/m) Σ_k δ, row by row: n_out sums side by side
-                        for j in range(n_out):  # (column by column: 8× slower at 64 × 100)
+                        for j in range(n_out):  # (column by column: 9 µs, not 1–2, at 64 × 100)
                             G[j] = zero
                         for k in range(m):
                             for j in range(n_out):
