@@ -11,7 +11,7 @@ import pytest
 
 import backprop as bp
 from backprop import jit
-from backprop.cli import main
+from backprop.cli import main, train_config
 from backprop.cli import train as train_command
 
 pytest.importorskip("numba", reason="the overlap is only taken with numba installed")
@@ -37,14 +37,24 @@ def _mnist_dir(directory, corrupt: bool = False):
 
 
 def _train(tmp_path, data, name, monkeypatch, overlap: bool):
+    """Train on ``data``; ``seen`` lists, for each load, the thread it ran in and whether numba's
+    set-up had begun by then (the load waits up to 30 s for it, so a load that really runs
+    beside the set-up sees it begin, however fast the load is)."""
     seen = []
-    real_set_up = jit.set_up
+    setting_up = threading.Event()
+    real_set_up, real_load = jit.set_up, train_config.load_data
 
-    def set_up():  # what runs beside it while numba is set up
-        seen.append(sorted(t.name for t in threading.enumerate()))
+    def set_up():
+        setting_up.set()
         real_set_up()
 
+    def load_data(*args, **kwargs):
+        began = setting_up.wait(30) if threading.current_thread().name != "MainThread" else False
+        seen.append((threading.current_thread().name, began))
+        return real_load(*args, **kwargs)
+
     monkeypatch.setattr(jit, "set_up", set_up)
+    monkeypatch.setattr(train_config, "load_data", load_data)
     if not overlap:
         monkeypatch.setattr(train_command, "_compiles_on_idx_data", lambda config: False)
     out = tmp_path / f"{name}.safetensors"
@@ -56,10 +66,10 @@ def test_the_overlapped_load_trains_the_same_bits(tmp_path, monkeypatch):
     data = _mnist_dir(tmp_path / "mnist")
     rc, out, seen = _train(tmp_path, data, "overlap", monkeypatch, overlap=True)
     assert rc == 0
-    assert len(seen) == 1 and "backprop-load-data" in seen[0]  # loading while numba set up
+    assert seen == [("backprop-load-data", True)]  # loaded in a second thread, beside set_up()
     monkeypatch.undo()
     rc, plain, seen = _train(tmp_path, data, "plain", monkeypatch, overlap=False)
-    assert rc == 0 and seen == []
+    assert rc == 0 and seen == [("MainThread", False)]
     a, b = bp.load(out), bp.load(plain)
     for p, q in zip(a.params(), b.params()):
         np.testing.assert_array_equal(p, q)
@@ -70,7 +80,7 @@ def test_an_error_in_the_loading_thread_is_the_same_one_line(tmp_path, monkeypat
     data = _mnist_dir(tmp_path / "mnist", corrupt=True)
     rc, out, seen = _train(tmp_path, data, "overlap", monkeypatch, overlap=True)
     err = capsys.readouterr().err
-    assert len(seen) == 1
+    assert seen == [("backprop-load-data", True)]
     monkeypatch.undo()
     rc2, _, _ = _train(tmp_path, data, "plain", monkeypatch, overlap=False)
     err2 = capsys.readouterr().err
