@@ -13,7 +13,7 @@ import urllib.request
 import pytest
 
 pytest.importorskip("starlette", reason="needs the playground extra")
-try:  # Starlette's TestClient takes httpx2, or httpx before Starlette 1.0
+try:  # recent Starlette's TestClient takes httpx2, older ones httpx
     import httpx2  # noqa: F401
 except ImportError:
     pytest.importorskip("httpx", reason="Starlette's TestClient needs httpx2 or httpx")

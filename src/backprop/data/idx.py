@@ -23,7 +23,7 @@ import contextlib
 import gzip
 import io
 import zlib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -84,7 +84,9 @@ def read_bytes(path: str | Path, *, idx: bool = False) -> bytes:
     return _gunzip(raw, path, limit, cap)
 
 
-def read_images_float32(path: str | Path, on_bytes: Any = None) -> np.ndarray:
+def read_images_float32(
+    path: str | Path, on_bytes: Callable[[memoryview], object] | None = None
+) -> np.ndarray:
     """A gzip-compressed IDX images file (magic 2051) as float32 pixels / 255, shape
     (images, rows, cols), with :func:`read_idx`'s checks and errors.
 
